@@ -1,0 +1,13 @@
+# TAP pre-training schedule (tap.md §5.1-5.2): AdamW, cosine per epoch, grad clip 10.
+# No weight decay on 1-D parameters and biases (openpoints filter_bias_and_bn).
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
+    paramwise_cfg=dict(bias_decay_mult=0.0, flat_decay_mult=0.0),
+    clip_grad=dict(max_norm=10.0, norm_type=2))
+param_scheduler = [
+    dict(type='CosineAnnealingLR', T_max=100, eta_min=1e-5, by_epoch=True, begin=0, end=100),
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100, val_interval=1)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')

@@ -1,0 +1,34 @@
+# TAP pre-training of PointMLP on the embedded synthetic ShapeNet55-format data.
+# Same recipe as pointmlp_shapenet.py, shrunk to run on a laptop CPU in minutes:
+# PointMLP-elite sizes (downstream.md §4.1), batch 8, 20 epochs of 56 objects.
+# The data (tools/create_data.py synthetic-shapenet55) is generated on first use.
+#   python tools/train.py configs/tap/pointmlp_synthetic.py
+_base_ = ['./pointmlp_shapenet.py']
+
+data_root = 'data/synthetic_shapenet55'
+synthetic_data = dict(num_train=48, num_val=8, num_test=16, seed=0, num_points=1024)
+max_epochs = 20
+
+model = dict(
+    backbone=dict(
+        embed_dims=32, res_expansion=0.25, dim_expansion=(2, 2, 2, 1),
+        pre_blocks=(1, 1, 2, 1), pos_blocks=(1, 1, 2, 1)),
+    memory_builder=dict(in_channels=256))
+
+train_dataloader = dict(
+    batch_size=8, num_workers=2,
+    dataset=dict(data_root=data_root, auto_generate=synthetic_data))
+val_dataloader = dict(
+    batch_size=8, num_workers=2,
+    dataset=dict(data_root=data_root, auto_generate=synthetic_data))
+test_dataloader = val_dataloader
+
+param_scheduler = [
+    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=1e-5, by_epoch=True, begin=0,
+         end=max_epochs),
+]
+train_cfg = dict(max_epochs=max_epochs, val_interval=5)
+custom_hooks = [dict(type='TAPViewGridHook', interval=35, max_objects=4)]
+default_hooks = dict(
+    checkpoint=dict(interval=5),
+    logger=dict(interval=7))

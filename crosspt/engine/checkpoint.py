@@ -1,0 +1,50 @@
+"""Checkpoint loading that keeps torch's ``weights_only`` safety.
+
+mmengine 0.10.7 calls ``torch.load`` without ``weights_only``; since torch 2.6 that
+means ``weights_only=True`` and mmengine's own checkpoints (which hold its message
+hub, i.e. ``HistoryBuffer`` objects and numpy arrays/scalars) fail to load.  Instead of
+turning the safety off, crosspt replaces mmengine's local-file loader with one that
+loads with ``weights_only=True`` and allows exactly those plain-data types.  Arbitrary
+pickled code in a tampered file is still refused.
+"""
+import os
+from typing import Any, List
+
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+
+def checkpoint_safe_globals() -> List[Any]:
+    """Plain-data types mmengine puts into training checkpoints."""
+    allowed: List[Any] = [HistoryBuffer, np.ndarray, np.dtype]
+    multiarray = getattr(np, '_core', None) or np.core
+    allowed.append(multiarray.multiarray._reconstruct)
+    allowed.append(multiarray.multiarray.scalar)
+    for name in ('float64', 'float32', 'float16', 'int64', 'int32', 'int16', 'int8',
+                 'uint8', 'bool_'):
+        scalar_type = getattr(np, name)
+        allowed.append(scalar_type)
+        allowed.append(type(np.dtype(scalar_type)))
+    return allowed
+
+
+def load_checkpoint_file(filename: str, map_location=None) -> dict:
+    """``torch.load`` with ``weights_only=True`` plus the mmengine plain-data allowlist."""
+    if not os.path.isfile(filename):
+        raise FileNotFoundError(f'checkpoint file not found: {filename}')
+    try:
+        with torch.serialization.safe_globals(checkpoint_safe_globals()):
+            return torch.load(filename, map_location=map_location, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - re-raised with the file name
+        raise RuntimeError(
+            f'could not load checkpoint {filename} with weights_only=True: {err}. '
+            'crosspt only loads tensors, numbers, strings and mmengine log buffers; a file '
+            'that needs anything else is refused.') from err
+
+
+def register_checkpoint_loader() -> None:
+    """Make every mmengine local-file checkpoint load (resume, load_from, Pretrained
+    init) go through :func:`load_checkpoint_file`."""
+    CheckpointLoader.register_scheme(prefixes='', loader=load_checkpoint_file, force=True)

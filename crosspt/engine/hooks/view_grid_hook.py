@@ -1,0 +1,98 @@
+"""Writes generated-vs-ground-truth view grids while TAP trains."""
+import os.path as osp
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.utils import mkdir_or_exist
+from PIL import Image, ImageDraw
+
+from crosspt.registry import HOOKS
+
+
+def compose_view_grid(gt: np.ndarray, pred: np.ndarray, gap: int = 4) -> np.ndarray:
+    """gt, pred: float (B, V, 3, H, W) in [0, 1] -> uint8 (H', W', 3) grid.
+
+    Each object gets two rows (ground truth above, prediction below); views go left to
+    right.  Rows are labelled 'GT' / 'pred' in the left margin.
+    """
+    b, v, _, h, w = gt.shape
+    margin = 40
+    height = b * (2 * h + gap) + gap * b
+    width = margin + v * (w + gap)
+    canvas = np.full((height, width, 3), 255, dtype=np.uint8)
+    labels = []
+    for i in range(b):
+        for row, images in enumerate((gt[i], pred[i])):
+            top = i * (2 * h + 2 * gap) + row * (h + gap)
+            labels.append((top + h // 2, 'GT' if row == 0 else 'pred'))
+            for j in range(v):
+                tile = (np.clip(images[j], 0, 1).transpose(1, 2, 0) * 255).round()
+                left = margin + j * (w + gap)
+                canvas[top:top + h, left:left + w] = tile.astype(np.uint8)
+    image = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(image)
+    for y, text in labels:
+        draw.text((4, y - 5), text, fill=(200, 30, 30))
+    return np.asarray(image)
+
+
+@HOOKS.register_module()
+class TAPViewGridHook(Hook):
+    """Every ``interval`` training iterations, render the current batch's views with the
+    model and save ``{work_dir}/{out_dir}/iter_XXXXXX.png`` (GT above prediction), and
+    send the same image to the visualizer backends as ``tap_views``.
+
+    Args:
+        interval: iterations between grids (also written after the last iteration).
+        max_objects: objects (row pairs) per grid.
+        out_dir: sub-folder of the work dir.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, interval: int = 50, max_objects: int = 4,
+                 out_dir: str = 'view_grids') -> None:
+        if interval <= 0:
+            raise ValueError(f'TAPViewGridHook: interval must be positive, got {interval}')
+        self.interval, self.max_objects, self.out_dir = interval, max_objects, out_dir
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch: Optional[dict] = None,
+                         outputs: Optional[dict] = None) -> None:
+        step = runner.iter + 1
+        if data_batch is None or not (step % self.interval == 0 or step == runner.max_iters):
+            return
+        if not is_main_process():
+            return
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        subset = _first_objects(data_batch, self.max_objects)
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            data = model.data_preprocessor(subset, False)
+            samples = model(**data, mode='predict')
+        model.train(was_training)
+        pred = torch.stack([s.pred_images for s in samples]).float().cpu().numpy()
+        gt = torch.stack([s.gt_images for s in samples]).float().cpu().numpy()
+        grid = compose_view_grid(gt, pred)
+        path = osp.join(runner.work_dir, self.out_dir, f'iter_{step:06d}.png')
+        mkdir_or_exist(osp.dirname(path))
+        Image.fromarray(grid).save(path)
+        runner.visualizer.add_image('tap_views', grid, step=step)
+        runner.logger.info(f'TAPViewGridHook: wrote {path}')
+
+
+def _first_objects(data_batch: dict, count: int) -> dict:
+    """Keep the first ``count`` samples of a pseudo-collated batch."""
+    def take(value):
+        if isinstance(value, dict):
+            return {k: take(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return list(value[:count])
+        if isinstance(value, torch.Tensor):
+            return value[:count]
+        return value
+    return take(data_batch)

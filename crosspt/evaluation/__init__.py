@@ -1,0 +1,3 @@
+from .view_metric import ViewGenerationMetric
+
+__all__ = ['ViewGenerationMetric']

@@ -1,0 +1,3 @@
+from .pointmlp import PointMLP
+
+__all__ = ['PointMLP']

@@ -1,0 +1,3 @@
+from .config_utils import check_cfg_options
+
+__all__ = ['check_cfg_options']

@@ -1,0 +1,35 @@
+"""Config helpers shared by the tools."""
+from typing import Any, Dict
+
+from mmengine.config import Config
+
+
+def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
+    """Refuse ``--cfg-options`` that point at keys the config does not have.
+
+    A path must exist up to its last component.  The last component may be new only in a
+    dict that is built into an object (it has a ``type``): its constructor then rejects
+    unknown arguments by name when the Runner builds it.
+    """
+    for full_key in options:
+        node: Any = cfg
+        parts = full_key.split('.')
+        for depth, part in enumerate(parts):
+            if isinstance(node, (list, tuple)):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise KeyError(f'--cfg-options {full_key}: {".".join(parts[:depth])} is a '
+                                   f'list of {len(node)} items; {part!r} is not an index')
+                node = node[int(part)]
+                continue
+            if not hasattr(node, 'keys'):
+                raise KeyError(f'--cfg-options {full_key}: {".".join(parts[:depth])} is not a '
+                               'dict, so it has no key ' + repr(part))
+            if part not in node:
+                is_last = depth == len(parts) - 1
+                if is_last and 'type' in node:
+                    break
+                where = '.'.join(parts[:depth]) or 'the config'
+                known = ', '.join(sorted(str(k) for k in node.keys()))
+                raise KeyError(f'--cfg-options {full_key}: unknown key {part!r} in {where} '
+                               f'(known keys: {known})')
+            node = node[part]

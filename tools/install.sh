@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# One idempotent set-up path for crosspt on Linux + Python 3.11 (CPU or CUDA).
+#   bash tools/install.sh
+# - keeps an already-installed torch (installs torch==2.13.0 only when none is present);
+# - builds mmcv 2.1.0 with compiled ops from source (FORCE_CUDA=0 unless CUDA is visible);
+# - installs mmdet 3.3.0 and mmdet3d 1.4.0 (--no-deps + the list that makes it import);
+# - installs crosspt in editable mode.
+# A second run only checks imports and re-links crosspt: nothing cached is rebuilt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python}
+PIP="$PY -m pip --disable-pip-version-check"
+log() { printf '[crosspt-install] %s\n' "$*"; }
+have() { $PY -c "$1" >/dev/null 2>&1; }
+
+log "python: $($PY --version 2>&1)"
+have "import ninja, wheel" || $PIP install -q ninja wheel
+
+if have "import torch"; then
+  log "torch $($PY -c 'import torch; print(torch.__version__)') already installed: keeping it"
+else
+  log "installing torch==2.13.0"
+  $PIP install -q "torch==2.13.0"
+fi
+
+$PIP install -q -r requirements/runtime.txt -r requirements/tests.txt
+
+if have "import mmcv, mmcv.ops; assert mmcv.__version__ == '2.1.0'"; then
+  log "mmcv 2.1.0 with ops already installed"
+else
+  # mmcv 2.1.0's setup.py imports pkg_resources (gone from setuptools>=70; torch may upgrade it).
+  have "import pkg_resources" || $PIP install -q "setuptools<70"
+  cuda=$($PY -c "import torch; print(int(torch.cuda.is_available()))")
+  log "building mmcv 2.1.0 from source (FORCE_CUDA=$cuda); about 9 minutes on 2 CPU cores"
+  MMCV_WITH_OPS=1 FORCE_CUDA=$cuda MAX_JOBS=${MAX_JOBS:-2} \
+    $PIP install -q --no-build-isolation "mmcv==2.1.0"
+fi
+
+have "import mmdet; assert mmdet.__version__ == '3.3.0'" || $PIP install -q "mmdet==3.3.0"
+
+if have "import mmdet3d.models, mmdet3d.datasets, mmdet3d.structures, mmdet3d.evaluation"; then
+  log "mmdet3d $($PY -c 'import mmdet3d; print(mmdet3d.__version__)') imports"
+else
+  log "installing mmdet3d 1.4.0 (--no-deps) and its import-time dependencies"
+  $PIP install -q --no-deps "mmdet3d==1.4.0" lyft-dataset-sdk nuscenes-devkit
+  $PIP install -q -r requirements/mmdet3d.txt
+  $PY -c "import mmdet3d.models, mmdet3d.datasets, mmdet3d.structures, mmdet3d.evaluation"
+fi
+
+$PIP install -q --no-deps --no-build-isolation -e .
+$PY -c "import crosspt; print('[crosspt-install] crosspt', crosspt.__version__, 'ready')"
