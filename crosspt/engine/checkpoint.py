@@ -16,9 +16,22 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
 
+def _history_buffer_getattr(owner: Any, name: str) -> Any:
+    """Stands in for ``builtins.getattr`` while unpickling.
+
+    mmengine pickles ``HistoryBuffer``'s statistics functions (``min``, ``max``, ...) as
+    ``getattr(HistoryBuffer, name)``; anything else is refused.
+    """
+    if owner is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(HistoryBuffer, name)
+    raise RuntimeError(f'checkpoint asks for getattr({owner!r}, {name!r}), which is not an '
+                       'mmengine HistoryBuffer statistic; refusing to load it')
+
+
 def checkpoint_safe_globals() -> List[Any]:
     """Plain-data types mmengine puts into training checkpoints."""
-    allowed: List[Any] = [HistoryBuffer, np.ndarray, np.dtype]
+    allowed: List[Any] = [HistoryBuffer, np.ndarray, np.dtype,
+                          (_history_buffer_getattr, 'builtins.getattr')]
     multiarray = getattr(np, '_core', None) or np.core
     allowed.append(multiarray.multiarray._reconstruct)
     allowed.append(multiarray.multiarray.scalar)

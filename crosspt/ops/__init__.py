@@ -1,0 +1,16 @@
+"""Pure-PyTorch point-cloud operators (CPU and CUDA, batched, channel-last).
+
+On CPU, FPS and kNN use well-kept libraries (``fpsample``, ``scipy.spatial.cKDTree``)
+behind the same API when they are installed; the PyTorch path is used on CUDA, as a
+fallback, and whenever ``backend='torch'`` is requested.  Both paths are tested to agree.
+"""
+from .ball_query import ball_query
+from .grouping import gather_points, group_points
+from .interpolate import inverse_distance_interpolate, three_interpolate, three_nn
+from .knn import knn
+from .sampling import furthest_point_sample
+
+__all__ = [
+    'furthest_point_sample', 'knn', 'ball_query', 'gather_points', 'group_points',
+    'three_nn', 'three_interpolate', 'inverse_distance_interpolate'
+]

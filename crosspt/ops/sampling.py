@@ -1,0 +1,77 @@
+"""Furthest point sampling (exact, iterative)."""
+from concurrent.futures import ThreadPoolExecutor
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ._utils import check_points, use_cpu_library
+
+
+def _start_indices(batch: int, num_points: int, random_start: bool,
+                   generator: Optional[torch.Generator]) -> Tensor:
+    if not random_start:
+        return torch.zeros(batch, dtype=torch.long)
+    return torch.randint(num_points, (batch,), generator=generator)
+
+
+def _fps_torch(points: Tensor, num_samples: int, start: Tensor) -> Tensor:
+    b, n, _ = points.shape
+    start = start.to(points.device)
+    batch = torch.arange(b, device=points.device)
+    indices = torch.empty(b, num_samples, dtype=torch.long, device=points.device)
+    min_dist = torch.full((b, n), float('inf'), dtype=points.dtype, device=points.device)
+    current = start
+    for i in range(num_samples):
+        indices[:, i] = current
+        last = points[batch, current].unsqueeze(1)                       # (B, 1, 3)
+        min_dist = torch.minimum(min_dist, ((points - last) ** 2).sum(-1))
+        current = min_dist.argmax(dim=-1)                                # first max on ties
+    return indices
+
+
+def _fps_fpsample(points: Tensor, num_samples: int, start: Tensor) -> Tensor:
+    import fpsample
+
+    clouds = points.detach().cpu().numpy()
+    starts = start.tolist()
+
+    def one(b: int) -> np.ndarray:
+        return fpsample.fps_sampling(clouds[b], num_samples, start_idx=int(starts[b]))
+
+    if len(clouds) > 1:
+        with ThreadPoolExecutor(max_workers=min(len(clouds), torch.get_num_threads())) as pool:
+            result = list(pool.map(one, range(len(clouds))))
+    else:
+        result = [one(0)]
+    return torch.from_numpy(np.stack(result).astype(np.int64))
+
+
+def furthest_point_sample(points: Tensor, num_samples: int, random_start: bool = False,
+                          generator: Optional[torch.Generator] = None,
+                          backend: str = 'auto') -> Tensor:
+    """Exact iterative furthest point sampling.
+
+    The first sample is point 0 (or a random point with ``random_start=True``); each next
+    sample is the point whose squared distance to the chosen set is largest (first index
+    on ties).
+
+    Args:
+        points: (B, N, 3).
+        num_samples: M <= N.
+        random_start: draw the start index uniformly per cloud (from ``generator``).
+        backend: 'auto' (fpsample on CPU when installed, else PyTorch), 'torch', 'cpu_lib'.
+    Returns:
+        (B, M) int64 indices on ``points.device``.
+    """
+    check_points('points', points, 'furthest_point_sample')
+    b, n, _ = points.shape
+    if not 0 < num_samples <= n:
+        raise ValueError(f'furthest_point_sample: num_samples must be in [1, N={n}], '
+                         f'got {num_samples}')
+    start = _start_indices(b, n, random_start, generator)
+    if use_cpu_library(backend, points, 'fpsample', 'furthest_point_sample'):
+        return _fps_fpsample(points, num_samples, start).to(points.device)
+    with torch.no_grad():
+        return _fps_torch(points, num_samples, start)
