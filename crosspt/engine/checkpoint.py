@@ -16,13 +16,19 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
 
+#: HistoryBuffer's built-in statistics (mmengine 0.10.7); user-registered ones are added
+#: from ``HistoryBuffer._statistics_methods`` at load time.
+HISTORY_BUFFER_STATISTICS = frozenset({'min', 'max', 'mean', 'current'})
+
+
 def _history_buffer_getattr(owner: Any, name: str) -> Any:
     """Stands in for ``builtins.getattr`` while unpickling.
 
     mmengine pickles ``HistoryBuffer``'s statistics functions (``min``, ``max``, ...) as
     ``getattr(HistoryBuffer, name)``; anything else is refused.
     """
-    if owner is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    allowed = HISTORY_BUFFER_STATISTICS | set(HistoryBuffer._statistics_methods)
+    if owner is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
     raise RuntimeError(f'checkpoint asks for getattr({owner!r}, {name!r}), which is not an '
                        'mmengine HistoryBuffer statistic; refusing to load it')

@@ -8,9 +8,9 @@ from .ball_query import ball_query
 from .grouping import gather_points, group_points
 from .interpolate import inverse_distance_interpolate, three_interpolate, three_nn
 from .knn import knn
-from .sampling import furthest_point_sample
+from .sampling import furthest_point_sample, furthest_point_sample_numpy
 
 __all__ = [
-    'furthest_point_sample', 'knn', 'ball_query', 'gather_points', 'group_points',
+    'furthest_point_sample', 'furthest_point_sample_numpy', 'knn', 'ball_query', 'gather_points', 'group_points',
     'three_nn', 'three_interpolate', 'inverse_distance_interpolate'
 ]

@@ -54,8 +54,9 @@ def furthest_point_sample(points: Tensor, num_samples: int, random_start: bool =
     """Exact iterative furthest point sampling.
 
     The first sample is point 0 (or a random point with ``random_start=True``); each next
-    sample is the point whose squared distance to the chosen set is largest (first index
-    on ties).
+    sample is the point whose squared distance to the chosen set is largest.  On exact
+    ties the PyTorch path takes the lowest index; the fpsample path may take another of
+    the tied points (use ``backend='torch'`` when tie order matters).
 
     Args:
         points: (B, N, 3).
@@ -75,3 +76,23 @@ def furthest_point_sample(points: Tensor, num_samples: int, random_start: bool =
         return _fps_fpsample(points, num_samples, start).to(points.device)
     with torch.no_grad():
         return _fps_torch(points, num_samples, start)
+
+
+def furthest_point_sample_numpy(points: np.ndarray, num_samples: int,
+                                start_index: int = 0, backend: str = 'torch') -> np.ndarray:
+    """:func:`furthest_point_sample` for one ``(N, 3)`` numpy cloud -> ``(M,)`` int64.
+
+    Defaults to the PyTorch path so that ties resolve to the lowest index whichever
+    packages are installed (data files stay byte-identical across machines).
+    """
+    cloud = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float64))[None]
+    n = cloud.shape[1]
+    if not 0 <= start_index < max(n, 1):
+        raise ValueError(f'furthest_point_sample_numpy: start_index must be in [0, {n}), '
+                         f'got {start_index}')
+    if start_index == 0:
+        return furthest_point_sample(cloud, num_samples, backend=backend)[0].numpy()
+    # rotate the cloud so that the start is index 0, then map the indices back
+    order = np.roll(np.arange(n), -start_index)
+    idx = furthest_point_sample(cloud[:, order], num_samples, backend=backend)[0].numpy()
+    return order[idx]

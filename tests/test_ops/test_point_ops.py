@@ -207,3 +207,11 @@ def test_large_knn_memory_is_chunked(monkeypatch):
     ref = torch.rand(1, 20000, 3)
     knn(ref[:, :2000], ref, 4, backend='torch')
     assert max(seen) <= 1 << 16 and sum(seen) == 2000 * 20000
+
+
+def test_fps_numpy_wrapper_start_index():
+    from crosspt.ops import furthest_point_sample_numpy
+    points = np.random.default_rng(0).random((200, 3))
+    for start in (0, 17):
+        np.testing.assert_array_equal(furthest_point_sample_numpy(points, 30, start),
+                                      brute_fps(points, 30, start))

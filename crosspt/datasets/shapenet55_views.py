@@ -1,0 +1,187 @@
+"""ShapeNet55 point clouds with the 12 MVCNN views, as used by TAP pre-training (tap.md §3).
+
+Layout under ``data_root``::
+
+    pointclouds/{train,val,test}/model_XXXXXX.ply            (1024 points each)
+    shapenet55v1/{train,val,test}/model_XXXXXX_VVV.jpg        (VVV = 001..012, 224x224)
+
+TAP derives an image path from the cloud path by replacing ``pointclouds`` with
+``shapenet55v1`` and ``.ply`` with ``_{v+1:03d}.jpg``; here the same path is built from
+the parts (``data_root``, subset, file stem), so a ``data_root`` that itself contains the
+word ``pointclouds`` is not rewritten.
+
+Split quirk kept from TAP: ``split='train'`` reads the ``train`` and ``val`` subsets;
+``split='val'`` and ``split='test'`` both read the ``test`` subset, i.e. the pre-training
+"validation" (loss monitoring, best checkpoint) runs on the test subset.
+"""
+import os
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+from mmengine.dataset import BaseDataset
+
+from crosspt.registry import DATASETS, TRANSFORMS
+
+SPLIT_SUBSETS: Dict[str, List[str]] = {
+    'train': ['train', 'val'],
+    'val': ['test'],
+    'test': ['test'],
+}
+POINT_DIR = 'pointclouds'
+IMAGE_DIR = 'shapenet55v1'
+SYNTHETIC_INFO = 'synthetic_info.json'  # written by crosspt.datasets.synthetic
+
+DATA_HELP = (
+    'Get the data either (a) real: the TAP README links the pre-sampled ShapeNet55 point '
+    'clouds (pointclouds/{train,val,test}/*.ply) and the MVCNN shapenet55v1 rendered views '
+    '(shapenet55v1/{train,val,test}/*_001..012.jpg); unpack both under data_root; or '
+    '(b) synthetic stand-in data in the same layout: '
+    '`python tools/create_data.py synthetic-shapenet55 --out-dir <data_root>` '
+    '(or give the dataset `auto_generate=dict(...)`).')
+
+
+def view_image_path(data_root: str, subset: str, ply_name: str, view: int) -> str:
+    """Path of view ``view`` (0-based) of cloud ``ply_name`` in ``subset``:
+    ``{data_root}/shapenet55v1/{subset}/{stem}_{view+1:03d}.jpg``."""
+    stem = ply_name[:-len('.ply')] if ply_name.endswith('.ply') else ply_name
+    return os.path.join(data_root, IMAGE_DIR, subset, f'{stem}_{view + 1:03d}.jpg')
+
+
+@DATASETS.register_module()
+class ShapeNet55ViewsDataset(BaseDataset):
+    """TAP pre-training data: one sample = one ``.ply`` cloud + its 12 view images.
+
+    Each data info is ``{'ply_path': str, 'image_paths': [num_views_total str],
+    'sample_idx': int, 'subset': str}``; the pipeline (see
+    ``crosspt.datasets.transforms.tap_transforms``) turns it into packed tensors.
+
+    Args:
+        data_root: folder holding ``pointclouds/`` and ``shapenet55v1/``.
+        split: ``'train'`` (subsets train + val), ``'val'`` or ``'test'`` (subset test).
+        pipeline: transform configs or callables; dict entries are built from the
+            crosspt TRANSFORMS registry (its parents are searched too).
+        num_views_total: rendered views per object (12 in MVCNN).
+        test_mode: mmengine ``BaseDataset`` test mode (no re-fetch on ``None``).
+        auto_generate: if given, call
+            ``crosspt.datasets.synthetic.generate_synthetic_shapenet55(data_root,
+            **auto_generate)`` before listing files when the data is missing or is synthetic
+            data (it then only checks the parameters; real data is never touched). Rank 0
+            first, then the other ranks after a barrier.
+        **kwargs: passed to ``BaseDataset`` (``lazy_init``, ``indices``,
+            ``serialize_data``, ``max_refetch``, ``metainfo``, ...).
+    Raises:
+        FileNotFoundError: missing ``data_root`` / subset folder / view image, or no
+            ``.ply`` file; the message names the path and how to get the data.
+        ValueError: unknown ``split`` or bad ``num_views_total``.
+    """
+
+    METAINFO: dict = dict(dataset_name='ShapeNet55 (TAP views)')
+
+    def __init__(self, data_root: str, split: str = 'train',
+                 pipeline: Sequence[Union[dict, Callable]] = (), num_views_total: int = 12,
+                 test_mode: bool = False, auto_generate: Optional[dict] = None,
+                 **kwargs) -> None:
+        if split not in SPLIT_SUBSETS:
+            raise ValueError(f'ShapeNet55ViewsDataset: split must be one of '
+                             f'{sorted(SPLIT_SUBSETS)}, got {split!r}')
+        if isinstance(num_views_total, bool) or not isinstance(num_views_total, int) \
+                or num_views_total < 1:
+            raise ValueError(f'ShapeNet55ViewsDataset: num_views_total must be a positive int, '
+                             f'got {num_views_total!r}')
+        if auto_generate is not None and not isinstance(auto_generate, dict):
+            raise ValueError(f'ShapeNet55ViewsDataset: auto_generate must be a dict of '
+                             f'generate_synthetic_shapenet55 arguments or None, '
+                             f'got {auto_generate!r}')
+        if not data_root:
+            raise ValueError('ShapeNet55ViewsDataset: data_root must be a non-empty path')
+        self.split = split
+        self.subsets = list(SPLIT_SUBSETS[split])
+        self.num_views_total = num_views_total
+        self.auto_generate = None if auto_generate is None else dict(auto_generate)
+        built = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
+        super().__init__(data_root=os.fspath(data_root), pipeline=built, test_mode=test_mode,
+                         **kwargs)
+
+    def _data_present(self) -> bool:
+        """True when every subset of this split has a non-empty point and image folder."""
+        for subset in self.subsets:
+            point_dir = os.path.join(self.data_root, POINT_DIR, subset)
+            image_dir = os.path.join(self.data_root, IMAGE_DIR, subset)
+            if not (os.path.isdir(point_dir) and os.path.isdir(image_dir)):
+                return False
+            if not any(name.endswith('.ply') for name in os.listdir(point_dir)):
+                return False
+        return True
+
+    def _needs_generation(self) -> bool:
+        """Data missing, or synthetic data (``synthetic_info.json``) whose parameters the
+        idempotent generator must check against ``auto_generate``."""
+        return not self._data_present() or \
+            os.path.isfile(os.path.join(self.data_root, SYNTHETIC_INFO))
+
+    def _maybe_generate(self) -> None:
+        """Run the synthetic generator when ``auto_generate`` is set and it is needed.
+
+        Rank 0 generates first; every rank reaches the barrier (the decision to wait
+        depends only on the config, so ranks cannot disagree); then the other ranks call
+        the generator too, a no-op on a shared file system (lock-protected, idempotent)
+        that generates node-local copies otherwise.
+        """
+        if self.auto_generate is None:
+            return
+        from mmengine.dist import barrier, get_dist_info
+
+        rank, world_size = get_dist_info()
+        if rank == 0 and self._needs_generation():
+            self._generate()
+        if world_size > 1:
+            barrier()
+            if rank != 0 and self._needs_generation():
+                self._generate()
+
+    def _generate(self) -> None:
+        from crosspt.datasets.synthetic import generate_synthetic_shapenet55
+
+        generate_synthetic_shapenet55(self.data_root, **self.auto_generate)
+
+    def _missing(self, path: str, what: str) -> FileNotFoundError:
+        return FileNotFoundError(
+            f'ShapeNet55ViewsDataset(split={self.split!r}): {what}: {path}. {DATA_HELP}')
+
+    def load_data_list(self) -> List[dict]:
+        """Sorted ``.ply`` files of the split's subsets, each with its view image paths."""
+        self._maybe_generate()
+        root = self.data_root
+        if not os.path.isdir(root):
+            raise self._missing(root, 'data_root does not exist')
+        data_list: List[dict] = []
+        for subset in self.subsets:
+            point_dir = os.path.join(root, POINT_DIR, subset)
+            if not os.path.isdir(point_dir):
+                raise self._missing(point_dir, f'point cloud folder of subset {subset!r} '
+                                               f'does not exist')
+            image_dir = os.path.join(root, IMAGE_DIR, subset)
+            if not os.path.isdir(image_dir):
+                raise self._missing(image_dir, f'view image folder of subset {subset!r} '
+                                               f'does not exist')
+            names = sorted(name for name in os.listdir(point_dir) if name.endswith('.ply'))
+            if not names:
+                raise self._missing(point_dir, f'no .ply file in subset {subset!r}')
+            for name in names:
+                image_paths = [view_image_path(root, subset, name, v)
+                               for v in range(self.num_views_total)]
+                for image_path in image_paths:
+                    if not os.path.isfile(image_path):
+                        raise self._missing(
+                            image_path,
+                            f'view image of {os.path.join(point_dir, name)} is missing '
+                            f'(every cloud needs all {self.num_views_total} views)')
+                data_list.append(dict(ply_path=os.path.join(point_dir, name),
+                                      image_paths=image_paths, sample_idx=len(data_list),
+                                      subset=subset))
+        return data_list
+
+    def __repr__(self) -> str:
+        head = (f'{type(self).__name__}(data_root={self.data_root!r}, split={self.split!r}, '
+                f'subsets={self.subsets}, num_views_total={self.num_views_total}')
+        size = f', num_samples={len(self)}' if self._fully_initialized else ''
+        return f'{head}{size})'
