@@ -7,12 +7,12 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import crosspt.engine  # noqa: F401  (safe checkpoint loader, hooks)
 from crosspt.engine import setup_launcher
-from crosspt.utils import check_cfg_options
+from crosspt.utils import load_tool_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -31,16 +31,9 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
+    cfg = load_tool_config(args.config, args.cfg_options, args.work_dir)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        check_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
     setup_launcher(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)

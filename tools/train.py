@@ -13,7 +13,7 @@ from mmengine.runner import Runner
 
 import crosspt.engine  # noqa: F401  (safe checkpoint loader, hooks)
 from crosspt.engine import setup_launcher
-from crosspt.utils import check_cfg_options
+from crosspt.utils import load_tool_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -34,14 +34,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def build_cfg(args: argparse.Namespace) -> Config:
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        check_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_tool_config(args.config, args.cfg_options, args.work_dir)
     if args.amp:
         import torch
         if not torch.cuda.is_available():

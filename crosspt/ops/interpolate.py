@@ -1,7 +1,6 @@
 """Three-nearest-neighbour inverse-distance interpolation (PointNet++ feature propagation)."""
 from typing import Tuple
 
-import torch
 from torch import Tensor
 
 from .grouping import gather_points

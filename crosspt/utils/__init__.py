@@ -1,3 +1,3 @@
-from .config_utils import check_cfg_options
+from .config_utils import check_cfg_options, load_tool_config
 
-__all__ = ['check_cfg_options']
+__all__ = ['check_cfg_options', 'load_tool_config']

@@ -1,5 +1,6 @@
 """Config helpers shared by the tools."""
-from typing import Any, Dict
+import os.path as osp
+from typing import Any, Dict, Optional
 
 from mmengine.config import Config
 
@@ -33,3 +34,18 @@ def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
                 raise KeyError(f'--cfg-options {full_key}: unknown key {part!r} in {where} '
                                f'(known keys: {known})')
             node = node[part]
+
+
+def load_tool_config(config: str, cfg_options: Optional[Dict[str, Any]],
+                     work_dir: Optional[str]) -> Config:
+    """Read ``config``, apply checked ``--cfg-options`` and pick the work dir
+    (``--work-dir``, else the config's ``work_dir``, else ``work_dirs/<config name>``)."""
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file not found: {config}')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        check_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(config))[0])
+    return cfg

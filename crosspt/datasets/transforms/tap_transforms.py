@@ -10,7 +10,7 @@ dataloader worker.  Every transform reads and writes keys of the ``results`` dic
 a missing key raises ``KeyError`` naming the key and the transform.
 """
 import os
-from typing import Optional, Sequence, Tuple, Union
+from typing import Sequence, Tuple, Union
 
 import numpy as np
 import torch

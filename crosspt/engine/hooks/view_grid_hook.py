@@ -1,6 +1,6 @@
 """Writes generated-vs-ground-truth view grids while TAP trains."""
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Optional
 
 import numpy as np
 import torch

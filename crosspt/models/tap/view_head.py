@@ -10,7 +10,6 @@
 """
 from typing import Dict, Optional
 
-import torch
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
