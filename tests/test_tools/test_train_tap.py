@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 
 def small_run_options(work_dir: Path, max_epochs: int) -> list:
-    data = [f'{loader}.{key}' for loader in ('train_dataloader', 'val_dataloader')
+    data = [f'{loader}.{key}' for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
             for key in ('dataset.data_root=' + str(DATA_ROOT),
                         'dataset.auto_generate.num_train=12',
                         'dataset.auto_generate.num_val=4',
@@ -120,6 +120,15 @@ def test_dist_train_two_cpu_processes(first_run, tmp_path):
     assert set(dist_ckpt['state_dict']) == set(single_ckpt['state_dict'])
     # each process sees half of the 16 objects: 2 iterations of batch 4 per epoch
     assert dist_ckpt['meta']['iter'] == ITERS_PER_EPOCH // 2
+
+
+def test_test_tool_reports_view_metrics(first_run, tmp_path):
+    work_dir, _ = first_run
+    output = run([sys.executable, 'tools/test.py', CONFIG, str(work_dir / 'epoch_6.pth'),
+                  *small_run_options(tmp_path, 6)])
+    metrics = re.search(r'Epoch\(test\).*view/loss: ([0-9.]+).*view/psnr: ([0-9.]+)', output)
+    assert metrics, output[-3000:]
+    assert 0 < float(metrics.group(1)) < 25 and float(metrics.group(2)) > 0
 
 
 def test_publish_backbone_only(first_run, tmp_path):

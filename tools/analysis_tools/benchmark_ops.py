@@ -87,8 +87,11 @@ def bench_tap(batch: int, repeats: int, config: str) -> Dict[str, float]:
     from mmengine.config import Config
     from torch.utils.flop_counter import FlopCounterMode
 
+    from mmengine.registry import init_default_scope
+
     from crosspt.registry import MODELS
     cfg = Config.fromfile(config)
+    init_default_scope(cfg.get('default_scope', 'crosspt'))
     model = MODELS.build(cfg.model)
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.05)
