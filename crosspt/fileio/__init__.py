@@ -1,3 +1,3 @@
-from .ply import read_ply_points, write_ply_points
+from .ply import read_ply_points, read_ply_vertices, write_ply_points
 
-__all__ = ['read_ply_points', 'write_ply_points']
+__all__ = ['read_ply_points', 'read_ply_vertices', 'write_ply_points']

@@ -10,21 +10,15 @@ import numpy as np
 PathLike = Union[str, os.PathLike]
 
 
-def read_ply_points(path: PathLike) -> np.ndarray:
-    """Read the vertex positions of a .ply file.
+def read_ply_vertices(path: PathLike):
+    """Parse a .ply file and return ``(PlyData, vertices (N, 3) float64)``.
 
-    Returns:
-        (N, 3) float32 array.
-    Raises:
-        FileNotFoundError: the file does not exist.
-        ValueError: the file is not a readable .ply, has no ``vertex`` element with
-            x/y/z, or contains non-finite coordinates.
+    Raises ValueError naming the file when it cannot be parsed or its ``vertex``
+    element lacks x/y/z (callers check existence first for a FileNotFoundError).
     """
     from plyfile import PlyData
 
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'point cloud file not found: {path}')
     try:
         ply = PlyData.read(path)
     except Exception as exc:  # plyfile raises several exception types on corrupt files
@@ -36,7 +30,24 @@ def read_ply_points(path: PathLike) -> np.ndarray:
     missing = [axis for axis in 'xyz' if axis not in vertex.dtype.names]
     if missing:
         raise ValueError(f'.ply file {path}: vertex element lacks properties {missing}')
-    points = np.stack([vertex[axis] for axis in 'xyz'], axis=-1).astype(np.float32)
+    return ply, np.stack([vertex[axis] for axis in 'xyz'], axis=-1).astype(np.float64)
+
+
+def read_ply_points(path: PathLike) -> np.ndarray:
+    """Read the vertex positions of a .ply file.
+
+    Returns:
+        (N, 3) float32 array.
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the file is not a readable .ply, has no ``vertex`` element with
+            x/y/z, or contains non-finite coordinates.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'point cloud file not found: {path}')
+    _, vertices = read_ply_vertices(path)
+    points = vertices.astype(np.float32)
     if not np.isfinite(points).all():
         bad = int((~np.isfinite(points)).any(axis=1).sum())
         raise ValueError(f'.ply file {path}: {bad} point(s) have NaN or infinite coordinates')

@@ -8,6 +8,8 @@ from typing import List, Tuple, Union
 
 import numpy as np
 
+from crosspt.fileio.ply import read_ply_vertices
+
 PathLike = Union[str, os.PathLike]
 
 __all__ = ['read_mesh', 'read_off', 'read_obj', 'read_mesh_ply', 'write_off', 'write_obj']
@@ -130,21 +132,9 @@ def read_obj(path: PathLike) -> Tuple[np.ndarray, np.ndarray]:
 
 def read_mesh_ply(path: PathLike) -> Tuple[np.ndarray, np.ndarray]:
     """Read a .ply mesh via plyfile; a file without a ``face`` element gives (0, 3) faces."""
-    from plyfile import PlyData
-
     path = os.fspath(path)
-    try:
-        ply = PlyData.read(path)
-    except Exception as exc:  # plyfile raises several exception types on corrupt files
-        raise ValueError(f'cannot read .ply file {path}: {type(exc).__name__}: {exc}') from exc
+    ply, vertices = read_ply_vertices(path)
     names = [el.name for el in ply.elements]
-    if 'vertex' not in names:
-        raise ValueError(f'.ply file {path} has no "vertex" element (elements: {names})')
-    vdata = ply['vertex'].data
-    missing = [a for a in 'xyz' if a not in vdata.dtype.names]
-    if missing:
-        raise ValueError(f'.ply file {path}: vertex element lacks properties {missing}')
-    vertices = np.stack([vdata[a] for a in 'xyz'], axis=-1).astype(np.float64)
     faces: List[Tuple[int, int, int]] = []
     if 'face' in names:
         fdata = ply['face'].data
