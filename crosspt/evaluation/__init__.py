@@ -1,3 +1,6 @@
+from .classification_metric import ClassificationAccuracy
+from .part_seg_metric import SHAPENETPART_PARTS, PartSegMIoU, shape_iou
 from .view_metric import ViewGenerationMetric
 
-__all__ = ['ViewGenerationMetric']
+__all__ = ['ViewGenerationMetric', 'ClassificationAccuracy', 'PartSegMIoU', 'shape_iou',
+           'SHAPENETPART_PARTS']

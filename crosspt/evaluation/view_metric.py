@@ -6,6 +6,8 @@ from mmengine.evaluator import BaseMetric
 
 from crosspt.registry import METRICS
 
+from .utils import sample_field
+
 
 @METRICS.register_module()
 class ViewGenerationMetric(BaseMetric):
@@ -44,8 +46,5 @@ class ViewGenerationMetric(BaseMetric):
 
 
 def _field(sample, name: str) -> torch.Tensor:
-    value = sample.get(name) if hasattr(sample, 'get') else sample[name]
-    if value is None:
-        raise KeyError(f'ViewGenerationMetric: data sample has no {name!r}; '
-                       "the model must run in mode='predict' on data with images")
-    return value
+    return sample_field(sample, name, 'ViewGenerationMetric',
+                        "the model must run in mode='predict' on data with images")
