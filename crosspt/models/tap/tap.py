@@ -9,33 +9,31 @@ After pre-training only ``backbone.*`` is kept (see tools/model_converters/publi
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-from mmengine.model import BaseDataPreprocessor, BaseModel
+from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 from torch import Tensor
 
 from crosspt.registry import MODELS
 
+from ..data_preprocessor import PointDataPreprocessor
+
 
 @MODELS.register_module()
-class TAPDataPreprocessor(BaseDataPreprocessor):
-    """Stacks the collated samples, moves them to the device, scales images to [0, 1].
+class TAPDataPreprocessor(PointDataPreprocessor):
+    """:class:`PointDataPreprocessor` that also scales uint8 view ``images (V, 3, H, W)``
+    to float in [0, 1].
 
-    Input (from ``pseudo_collate``): ``inputs`` = dict of lists with ``points (N, 3)``,
-    ``features (N, C)``, ``view_rotations (V, 3, 3)`` and uint8 ``images (V, 3, H, W)``.
-    Output ``inputs``: the same keys stacked to ``(B, ...)``; images float in [0, 1].
+    Input ``inputs`` (from ``pseudo_collate``): ``points (N, 3)``, ``features (N, C)``,
+    ``view_rotations (V, 3, 3)`` and ``images`` per sample.
     """
 
     def forward(self, data: dict, training: bool = False) -> dict:
-        data = self.cast_data(data)
-        inputs = data['inputs']
-        batch = {}
-        for key, value in inputs.items():
-            batch[key] = torch.stack(value) if isinstance(value, (list, tuple)) else value
-        if 'images' in batch:
-            images = batch['images']
-            batch['images'] = images.float() / 255.0 if images.dtype == torch.uint8 \
-                else images.float()
-        return dict(inputs=batch, data_samples=data.get('data_samples'))
+        data = super().forward(data, training)
+        images = data['inputs'].get('images')
+        if images is not None:
+            data['inputs']['images'] = images.float() / 255.0 \
+                if images.dtype == torch.uint8 else images.float()
+        return data
 
 
 @MODELS.register_module()
@@ -56,7 +54,8 @@ class TAP(BaseModel):
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='TAPDataPreprocessor')
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        # built from crosspt's registry, so that no default scope is needed
+        super().__init__(data_preprocessor=MODELS.build(data_preprocessor), init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.query_generator = MODELS.build(query_generator)
         self.memory_builder = MODELS.build(memory_builder)
