@@ -43,9 +43,9 @@ def main(argv: Optional[List[str]] = None) -> None:
         print(f'{state} {root} ({time.time() - start:.1f} s)')
         for split, count in info['counts'].items():
             print(f'  {split:5s}: {count} models -> '
-                  f'{os.path.join(root, "pointclouds", split)}/model_XXXXXX.ply, '
-                  f'{os.path.join(root, "shapenet55v1", split)}/model_XXXXXX_001..012.jpg, '
-                  f'{os.path.join(root, "meshes", split)}/model_XXXXXX.off')
+                  f'{os.path.join(root, "pointclouds", split)}/model_<id>.ply, '
+                  f'{os.path.join(root, "shapenet55v1", split)}/model_<id>_001..012.jpg, '
+                  f'{os.path.join(root, "meshes", split)}/model_<id>.off')
         print(f'  categories: {", ".join(info["categories"])}')
         print(f'  info: {os.path.join(root, "synthetic_info.json")}')
 

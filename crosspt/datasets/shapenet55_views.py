@@ -2,8 +2,8 @@
 
 Layout under ``data_root``::
 
-    pointclouds/{train,val,test}/model_XXXXXX.ply            (1024 points each)
-    shapenet55v1/{train,val,test}/model_XXXXXX_VVV.jpg        (VVV = 001..012, 224x224)
+    pointclouds/{train,val,test}/model_<id>.ply            (1024 points each)
+    shapenet55v1/{train,val,test}/model_<id>_<view>.jpg        (<view> = 001..012, 224x224)
 
 TAP derives an image path from the cloud path by replacing ``pointclouds`` with
 ``shapenet55v1`` and ``.ply`` with ``_{v+1:03d}.jpg``; here the same path is built from

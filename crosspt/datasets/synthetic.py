@@ -4,9 +4,9 @@ Objects are composed of primitive meshes (boxes, cylinders, cones, spheres, tori
 random proportions, Y-UP like MVCNN's meshes.  ``generate_synthetic_shapenet55`` writes the
 exact layout TAP's loader reads::
 
-    {root}/pointclouds/{split}/model_XXXXXX.ply        1024 points, Y-up mesh frame
-    {root}/shapenet55v1/{split}/model_XXXXXX_VVV.jpg   VVV = 001..012, 224x224 RGB
-    {root}/meshes/{split}/model_XXXXXX.off
+    {root}/pointclouds/{split}/model_<id>.ply        1024 points, Y-up mesh frame
+    {root}/shapenet55v1/{split}/model_<id>_<view>.jpg   <view> = 001..012, 224x224 RGB
+    {root}/meshes/{split}/model_<id>.off
     {root}/synthetic_info.json
 
 View ``k+1`` shows the mesh after the loader's axis permutation ``[2, 0, 1]`` (y-up -> z-up)

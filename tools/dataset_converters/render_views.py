@@ -5,8 +5,8 @@
 
 For every ``.off/.obj/.ply`` in MESH_DIR (sorted) writes
 ``OUT_ROOT/pointclouds/{split}/{stem}.ply`` (area-weighted samples thinned by farthest point
-sampling, in the mesh's own Y-up frame) and ``OUT_ROOT/shapenet55v1/{split}/{stem}_VVV.jpg``
-(VVV = 001..012, the loader's axis permutation + TAP pose k, camera fitted on the cloud).
+sampling, in the mesh's own Y-up frame) and ``OUT_ROOT/shapenet55v1/{split}/{stem}_<view>.jpg``
+(<view> = 001..012, the loader's axis permutation + TAP pose k, camera fitted on the cloud).
 A corrupt mesh stops the run with an error naming the file unless ``--skip-bad`` is given;
 then every skipped file is logged and listed at the end (and the exit code is 1).
 """

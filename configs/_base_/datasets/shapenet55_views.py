@@ -1,6 +1,6 @@
 # TAP ShapeNet55 pre-training data (tap.md §3): 1024-point .ply clouds + 12 MVCNN views.
-# Layout: {data_root}/pointclouds/{train,val,test}/model_XXXXXX.ply and
-#         {data_root}/shapenet55v1/{train,val,test}/model_XXXXXX_VVV.jpg
+# Layout: {data_root}/pointclouds/{train,val,test}/model_<id>.ply and
+#         {data_root}/shapenet55v1/{train,val,test}/model_<id>_<view>.jpg
 dataset_type = 'ShapeNet55ViewsDataset'
 data_root = 'data/ShapeNet55'
 num_points = 1024

@@ -43,7 +43,7 @@ def compose_view_grid(gt: np.ndarray, pred: np.ndarray, gap: int = 4) -> np.ndar
 @HOOKS.register_module()
 class TAPViewGridHook(Hook):
     """Every ``interval`` training iterations, render the current batch's views with the
-    model and save ``{work_dir}/{out_dir}/iter_XXXXXX.png`` (GT above prediction), and
+    model and save ``{work_dir}/{out_dir}/iter_<iteration, 6 digits>.png`` (GT above prediction), and
     send the same image to the visualizer backends as ``tap_views``.
 
     Args:

@@ -2,15 +2,16 @@
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 from torch import Tensor
 
 from crosspt.registry import MODELS
 
+from ..base import PointAlgorithm
+
 
 @MODELS.register_module()
-class PointClassifier(BaseModel):
+class PointClassifier(PointAlgorithm):
     """Args:
         backbone: encoder returning ``global_features (B, C)`` from
             ``(points (B, N, 3), features (B, N, C_in))``; load TAP weights with
@@ -53,14 +54,5 @@ class PointClassifier(BaseModel):
             sample.set_field(int(score.argmax()), 'pred_label')
         return list(data_samples)
 
-    def forward(self, inputs: Dict[str, Tensor],
-                data_samples: Optional[Sequence[BaseDataElement]] = None,
-                mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self.head(self.extract_feat(inputs))
-        raise ValueError(f"PointClassifier.forward: mode must be 'loss', 'predict' or "
-                         f"'tensor', got {mode!r}")
+    def tensor(self, inputs: Dict[str, Tensor]):
+        return self.head(self.extract_feat(inputs))

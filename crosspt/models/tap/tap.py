@@ -9,11 +9,12 @@ After pre-training only ``backbone.*`` is kept (see tools/model_converters/publi
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 from torch import Tensor
 
 from crosspt.registry import MODELS
+
+from ..base import PointAlgorithm
 
 from ..data_preprocessor import PointDataPreprocessor
 
@@ -37,7 +38,7 @@ class TAPDataPreprocessor(PointDataPreprocessor):
 
 
 @MODELS.register_module()
-class TAP(BaseModel):
+class TAP(PointAlgorithm):
     """TAP pretrainer.
 
     Args:
@@ -92,13 +93,5 @@ class TAP(BaseModel):
                 sample.set_field(inputs['images'][i], 'gt_images')
         return list(data_samples)
 
-    def forward(self, inputs: Dict[str, Tensor],
-                data_samples: Optional[Sequence[BaseDataElement]] = None,
-                mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self.extract_feat(inputs)
-        raise ValueError(f"TAP.forward: mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+    def tensor(self, inputs: Dict[str, Tensor]):
+        return self.extract_feat(inputs)
