@@ -225,6 +225,7 @@ class PointTransformer(BaseModule):
         self.group_radius = group_radius
         self.ball_query_mode = ball_query_mode
         self.out_channels = 2 * embed_dims
+        self.global_channels = 2 * embed_dims  # cat(cls token, max over tokens)
 
         self.encoder = MiniPointNet(encoder_dims)
         self.reduce_dim = nn.Linear(encoder_dims, embed_dims)

@@ -167,6 +167,7 @@ class PointMLP(BaseModule):
                 out_channels, n_pos, res_expansion, bias, activation))
             channels = out_channels
         self.out_channels = channels
+        self.global_channels = channels  # width of global_features (max over anchors)
         self.total_reduction = 1
         for reducer in reducers:
             self.total_reduction *= reducer

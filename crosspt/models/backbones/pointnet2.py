@@ -198,6 +198,7 @@ class PointNet2(BaseModule):
                                                   ball_query_mode, conv_bias))
             channels = mlp[-1]
         self.out_channels = channels
+        self.global_channels = channels  # width of global_features
 
     def num_centers(self, num_points: int) -> int:
         """Number of output centres for an input of ``num_points`` points."""
