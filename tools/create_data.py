@@ -2,9 +2,18 @@
 
     python tools/create_data.py synthetic-shapenet55 --out-dir data/synthetic_shapenet55 \
         [--num-train 48 --num-val 8 --num-test 16 --seed 0 --num-points 1024]
+    python tools/create_data.py synthetic-objects --out-dir data/synthetic_objects [--seed 0]
+    python tools/create_data.py synthetic-scanobjectnn --out-dir data/ScanObjectNN_synthetic
+    python tools/create_data.py synthetic-modelnet40 --out-dir data/ModelNet40_synthetic
+    python tools/create_data.py synthetic-shapenetpart --out-dir data/ShapeNetPart_synthetic
+    python tools/create_data.py synthetic-fewshot --out-dir data/ModelNetFewshot_synthetic
 
 ``synthetic-shapenet55`` writes a procedural stand-in for TAP's ShapeNet55 pre-training data
 in the exact layout the loader reads (``pointclouds/``, ``shapenet55v1/``, ``meshes/``).
+The ``synthetic-<object set>`` commands write labelled stand-ins of the downstream object
+data sets in their real on-disk formats (``crosspt.datasets.synthetic_objects``);
+``synthetic-objects`` writes all four under ``<out-dir>/{scanobjectnn,modelnet40,
+shapenetpart,modelnet_fewshot}``.
 """
 import argparse
 import os
@@ -12,6 +21,9 @@ import time
 from typing import List, Optional
 
 from crosspt.datasets.synthetic import generate_synthetic_shapenet55
+
+OBJECT_SETS = ('synthetic-scanobjectnn', 'synthetic-modelnet40', 'synthetic-shapenetpart',
+               'synthetic-fewshot', 'synthetic-objects')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -27,12 +39,85 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     syn.add_argument('--num-points', type=int, default=1024)
     syn.add_argument('--image-size', type=int, default=224)
     syn.add_argument('--no-progress', action='store_true', help='hide the progress bar')
+    _add_object_parsers(sub)
     return parser.parse_args(argv)
+
+
+def _add_object_parsers(sub: argparse._SubParsersAction) -> None:
+    """Sub-commands of the synthetic downstream object sets."""
+    helps = {
+        'synthetic-scanobjectnn': 'ScanObjectNN h5 (PB_T50_RS, OBJ_BG, OBJ_ONLY)',
+        'synthetic-modelnet40': 'ModelNet40 h5 (2048) + modelnet40_normal_resampled text',
+        'synthetic-shapenetpart': 'ShapeNetPart _normal release (part labels, split jsons)',
+        'synthetic-fewshot': "few-shot episodes in Point-BERT's ModelNetFewshot layout",
+        'synthetic-objects': 'all four object sets under one root',
+    }
+    for command in OBJECT_SETS:
+        p = sub.add_parser(command, help=helps[command])
+        p.add_argument('--out-dir', default=f'data/{command.replace("-", "_")}',
+                       help='output directory')
+        p.add_argument('--seed', type=int, default=0)
+        if command == 'synthetic-shapenetpart':
+            p.add_argument('--num-train-per-class', type=int, default=13)
+            p.add_argument('--num-val-per-class', type=int, default=3)
+            p.add_argument('--num-test-per-class', type=int, default=5)
+            p.add_argument('--min-points', type=int, default=2000)
+            p.add_argument('--max-points', type=int, default=2600)
+            continue
+        p.add_argument('--num-train-per-class', type=int, default=12)
+        p.add_argument('--num-test-per-class', type=int, default=4)
+        if command in ('synthetic-modelnet40', 'synthetic-fewshot'):
+            p.add_argument('--normal-rows', type=int, default=2500,
+                           help='rows per modelnet40_normal_resampled file (real: 10000)')
+        if command in ('synthetic-fewshot', 'synthetic-objects'):
+            p.add_argument('--ways', type=int, nargs='+', default=[5])
+            p.add_argument('--shots', type=int, nargs='+', default=[10])
+            p.add_argument('--num-folds', type=int, default=10)
+        if command == 'synthetic-fewshot':
+            p.add_argument('--num-points', type=int, default=1024)
+
+
+def _object_set(args: argparse.Namespace) -> None:
+    """Run one object-set sub-command and print where the files went."""
+    from crosspt.datasets import synthetic_objects as so
+
+    start = time.time()
+    common = dict(num_train_per_class=args.num_train_per_class, seed=args.seed)
+    if args.dataset == 'synthetic-objects':
+        infos = so.generate_synthetic_objects(
+            args.out_dir, num_test_per_class=args.num_test_per_class, fewshot_ways=args.ways,
+            fewshot_shots=args.shots, fewshot_folds=args.num_folds, **common)
+    elif args.dataset == 'synthetic-scanobjectnn':
+        infos = {'scanobjectnn': so.generate_synthetic_scanobjectnn(
+            args.out_dir, num_test_per_class=args.num_test_per_class, **common)}
+    elif args.dataset == 'synthetic-modelnet40':
+        infos = {'modelnet40': so.generate_synthetic_modelnet40(
+            args.out_dir, num_test_per_class=args.num_test_per_class,
+            normal_rows=args.normal_rows, **common)}
+    elif args.dataset == 'synthetic-shapenetpart':
+        infos = {'shapenetpart': so.generate_synthetic_shapenetpart(
+            args.out_dir, num_val_per_class=args.num_val_per_class,
+            num_test_per_class=args.num_test_per_class, min_points=args.min_points,
+            max_points=args.max_points, **common)}
+    else:
+        infos = {'fewshot': so.generate_synthetic_fewshot(
+            args.out_dir, ways=args.ways, shots=args.shots, num_folds=args.num_folds,
+            num_points=args.num_points, num_test_per_class=args.num_test_per_class,
+            normal_rows=args.normal_rows, **common)}
+    for name, info in infos.items():
+        state = 'wrote' if info['created'] else 'already complete, nothing rewritten:'
+        print(f'{name}: {state} {info["data_root"]} ({len(info["files"])} files)')
+        print(f'  format: {info["format"]}')
+        if 'counts' in info:
+            print(f'  shapes: {info["counts"]}')
+    print(f'done in {time.time() - start:.1f} s')
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
-    if args.dataset == 'synthetic-shapenet55':
+    if args.dataset in OBJECT_SETS:
+        _object_set(args)
+    elif args.dataset == 'synthetic-shapenet55':
         start = time.time()
         info = generate_synthetic_shapenet55(
             args.out_dir, num_train=args.num_train, num_val=args.num_val,

@@ -1,16 +1,30 @@
 """Datasets and transforms (registered in ``crosspt.registry``).
 
-``generate_synthetic_shapenet55`` (``crosspt.datasets.synthetic``) is imported on first
-attribute access only.
+``generate_synthetic_shapenet55`` (``crosspt.datasets.synthetic``) and the
+``generate_synthetic_*`` functions of ``crosspt.datasets.synthetic_objects`` are imported
+on first attribute access only.
 """
 from . import transforms  # noqa: F401  (registers the transforms)
+from .modelnet40 import ModelNet40H5Dataset, ModelNet40NormalDataset
+from .modelnet_fewshot import ModelNetFewShotDataset
+from .scanobjectnn import ScanObjectNNDataset
 from .shapenet55_views import ShapeNet55ViewsDataset
+from .shapenetpart import ShapeNetPartDataset
 
-__all__ = ['ShapeNet55ViewsDataset', 'generate_synthetic_shapenet55']
+_SYNTHETIC_OBJECTS = ('generate_synthetic_scanobjectnn', 'generate_synthetic_modelnet40',
+                      'generate_synthetic_shapenetpart', 'generate_synthetic_fewshot',
+                      'generate_synthetic_objects')
+
+__all__ = ['ShapeNet55ViewsDataset', 'generate_synthetic_shapenet55', 'ScanObjectNNDataset',
+           'ModelNet40H5Dataset', 'ModelNet40NormalDataset', 'ShapeNetPartDataset',
+           'ModelNetFewShotDataset', *_SYNTHETIC_OBJECTS]
 
 
 def __getattr__(name: str):
     if name == 'generate_synthetic_shapenet55':
         from .synthetic import generate_synthetic_shapenet55
         return generate_synthetic_shapenet55
+    if name in _SYNTHETIC_OBJECTS:
+        from . import synthetic_objects
+        return getattr(synthetic_objects, name)
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
