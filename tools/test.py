@@ -1,7 +1,10 @@
 """Evaluate a checkpoint with a config's test dataloader and evaluator.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--cfg-options k=v ...]
-                                           [--launcher none|pytorch|slurm]
+                                           [--tta] [--launcher none|pytorch|slurm]
+
+``--tta`` evaluates with voting test-time augmentation: the config's ``tta_pipeline``
+replaces the test pipeline and ``tta_model`` wraps the model (crosspt.models.tta).
 """
 import argparse
 import os
@@ -22,11 +25,24 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--work-dir', help='directory for logs and metrics')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. test_dataloader.batch_size=4')
+    parser.add_argument('--tta', action='store_true',
+                        help="voting test-time augmentation (config keys 'tta_model', "
+                             "'tta_pipeline')")
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
+
+
+def enable_tta(cfg, config_path: str) -> None:
+    """Swap in ``tta_pipeline`` and wrap ``model`` in ``tta_model`` (in place)."""
+    missing = [key for key in ('tta_model', 'tta_pipeline') if key not in cfg]
+    if missing:
+        raise KeyError(f'--tta needs {missing} in {config_path}; the benchmark configs '
+                       f'under configs/tap/benchmarks/ define them')
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.model = dict(**cfg.tta_model, module=cfg.model)
 
 
 def main() -> None:
@@ -35,6 +51,8 @@ def main() -> None:
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     cfg.load_from = args.checkpoint
+    if args.tta:
+        enable_tta(cfg, args.config)
     setup_launcher(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()

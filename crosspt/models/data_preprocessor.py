@@ -1,4 +1,6 @@
 """Batching of point-cloud samples collated by ``pseudo_collate``."""
+from typing import Optional
+
 import torch
 from mmengine.model import BaseDataPreprocessor
 
@@ -13,7 +15,21 @@ class PointDataPreprocessor(BaseDataPreprocessor):
     Input (from ``pseudo_collate``): ``inputs`` = dict of lists, e.g. ``points (N, 3)``
     and ``features (N, C)`` per sample.  Output: the same keys as ``(B, ...)`` tensors.
     Samples of one batch must share shapes (an error names the key otherwise).
+
+    Args:
+        feature_channels: keep only the first ``feature_channels`` channels of
+            ``inputs['features']``, as TAP's training loop does (``x[:, :, :in_channels]``):
+            e.g. 3 turns xyz + height into xyz for the Transformer.  None keeps all.
     """
+
+    def __init__(self, feature_channels: Optional[int] = None,
+                 non_blocking: bool = False) -> None:
+        super().__init__(non_blocking=non_blocking)
+        if feature_channels is not None and (isinstance(feature_channels, bool) or
+                                             int(feature_channels) < 1):
+            raise ValueError(f'{type(self).__name__}: feature_channels must be a positive int '
+                             f'or None, got {feature_channels!r}')
+        self.feature_channels = None if feature_channels is None else int(feature_channels)
 
     def forward(self, data: dict, training: bool = False) -> dict:
         data = self.cast_data(data)
@@ -26,4 +42,11 @@ class PointDataPreprocessor(BaseDataPreprocessor):
                                      f'shapes within one batch: {sorted(shapes)}')
                 value = torch.stack(list(value))
             batch[key] = value
+        if self.feature_channels is not None and 'features' in batch:
+            features = batch['features']
+            if features.shape[-1] < self.feature_channels:
+                raise ValueError(f'{type(self).__name__}: feature_channels='
+                                 f'{self.feature_channels} but inputs carry '
+                                 f'{features.shape[-1]} feature channels')
+            batch['features'] = features[..., :self.feature_channels]
         return dict(inputs=batch, data_samples=data.get('data_samples'))

@@ -4,7 +4,7 @@ nothing silently.
 Registered as ``Pretrained`` in crosspt's weight-initialiser registry, so it replaces
 mmengine's initialiser wherever the default scope is ``crosspt`` (every crosspt config).
 """
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import torch
 from mmengine.logging import print_log
@@ -37,12 +37,43 @@ def extract_state_dict(checkpoint: dict, prefix: Optional[str], source: str
 class ReportingPretrainedInit(PretrainedInit):
     """Load ``checkpoint`` (optionally the keys under ``prefix``) into the module with
     ``weights_only=True``, log loaded / missing / unexpected keys, and raise when no
-    tensor matches or a matching key has another shape."""
+    tensor matches or a matching key has another shape.
+
+    Args:
+        checkpoint, prefix, map_location: as mmengine's ``PretrainedInit``.
+        ignore_keys: checkpoint keys (after ``prefix`` is removed) not to load, e.g.
+            ``['embedding.net.0.weight']`` when part segmentation feeds PointMLP 6-d
+            xyz + normals instead of the pre-trained 4-d xyz + height (TAP's part-seg
+            loader drops that key the same way, tap.md §5.4).  A listed key that the
+            checkpoint does not hold is an error (it is probably misspelt).
+    """
+
+    def __init__(self, checkpoint: str, prefix: Optional[str] = None,
+                 map_location: str = 'cpu', ignore_keys: Sequence[str] = ()) -> None:
+        super().__init__(checkpoint, prefix=prefix, map_location=map_location)
+        if isinstance(ignore_keys, str):
+            ignore_keys = [ignore_keys]
+        self.ignore_keys = list(ignore_keys)
 
     def __call__(self, module: nn.Module) -> None:
+        if self.checkpoint in (None, '', 'none'):
+            raise ValueError(
+                f'Pretrained init of {type(module).__name__} has no checkpoint (got '
+                f'{self.checkpoint!r}): give one with --cfg-options '
+                f'model.backbone.init_cfg.checkpoint=PATH, or set the CROSSPT_PRETRAINED '
+                f'environment variable that the benchmark configs read; the *_scratch '
+                f'configs train without one')
         source = f'Pretrained checkpoint {self.checkpoint}'
         state = extract_state_dict(load_checkpoint_file(self.checkpoint, self.map_location),
                                    self.prefix, source)
+        absent = [k for k in self.ignore_keys if k not in state]
+        if absent:
+            raise KeyError(f'{source}: ignore_keys {absent} are not keys of the checkpoint '
+                           f'(after prefix {self.prefix!r}; e.g. {sorted(state)[:3]})')
+        if self.ignore_keys:
+            print_log(f'{source}: not loading {self.ignore_keys} (ignore_keys)',
+                      logger='current')
+            state = {k: v for k, v in state.items() if k not in self.ignore_keys}
         own = module.state_dict()
         matched = [k for k in state if k in own]
         if not matched:

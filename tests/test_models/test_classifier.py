@@ -73,3 +73,18 @@ def test_point_classifier_modes_and_learning():
     assert model(**batch, mode='tensor').shape == (8, 2)
     with pytest.raises(KeyError, match='gt_label'):
         model(batch['inputs'], [BaseDataElement() for _ in range(8)], mode='loss')
+
+
+def test_preprocessor_keeps_the_first_feature_channels():
+    """TAP's training loop feeds the Transformer x[:, :, :3] of xyz + height."""
+    from crosspt.models.data_preprocessor import PointDataPreprocessor
+    feats = [torch.arange(8.).view(2, 4), torch.arange(8., 16.).view(2, 4)]
+    data = dict(inputs=dict(points=[f[:, :3] for f in feats], features=feats))
+    out = PointDataPreprocessor(feature_channels=3)(data)
+    torch.testing.assert_close(out['inputs']['features'], torch.stack(feats)[..., :3])
+    torch.testing.assert_close(PointDataPreprocessor()(data)['inputs']['features'],
+                               torch.stack(feats))
+    with pytest.raises(ValueError, match='feature_channels=5'):
+        PointDataPreprocessor(feature_channels=5)(data)
+    with pytest.raises(ValueError, match='positive int'):
+        PointDataPreprocessor(feature_channels=0)

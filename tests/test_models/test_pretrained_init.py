@@ -64,3 +64,34 @@ def test_loading_nothing_or_wrong_shapes_raises(tmp_path, crosspt_scope):
                tmp_path / 'other.pth')
     with pytest.raises(ValueError, match=r'embedding.net.0.weight: checkpoint \(32, 3, 1\)'):
         build(tmp_path / 'other.pth').init_weights()
+
+
+def test_ignore_keys_skips_the_input_embedding(tmp_path, crosspt_scope, logged):
+    """Part segmentation: 6-d input vs the pre-trained 4-d embedding (tap.md §5.4)."""
+    source = PointMLP(**ELITE)                       # in_channels 4
+    torch.save(dict(state_dict={f'backbone.{k}': v for k, v in source.state_dict().items()}),
+               tmp_path / 'ckpt.pth')
+    with pytest.raises(ValueError, match='embedding.net.0.weight'):
+        build(tmp_path / 'ckpt.pth', in_channels=6).init_weights()
+    model = PointMLP(**ELITE, in_channels=6, init_cfg=dict(
+        type='Pretrained', checkpoint=str(tmp_path / 'ckpt.pth'), prefix='backbone.',
+        ignore_keys=['embedding.net.0.weight']))
+    before = model.embedding.net[0].weight.clone()
+    model.init_weights()
+    torch.testing.assert_close(model.embedding.net[0].weight, before)   # untouched
+    torch.testing.assert_close(model.pre_blocks_list[0].transfer.net[0].weight,
+                               source.pre_blocks_list[0].transfer.net[0].weight)
+    assert any('ignore_keys' in m for m in logged)
+    assert any('missing 1' in m and 'embedding.net.0.weight' in m for m in logged)
+    typo = PointMLP(**ELITE, in_channels=6, init_cfg=dict(
+        type='Pretrained', checkpoint=str(tmp_path / 'ckpt.pth'), prefix='backbone.',
+        ignore_keys=['embeding.net.0.weight']))
+    with pytest.raises(KeyError, match='embeding.net.0.weight'):
+        typo.init_weights()
+
+
+@pytest.mark.parametrize('checkpoint', ['none', ''])
+def test_missing_checkpoint_says_how_to_give_one(crosspt_scope, checkpoint):
+    model = build(checkpoint)
+    with pytest.raises(ValueError, match='CROSSPT_PRETRAINED'):
+        model.init_weights()

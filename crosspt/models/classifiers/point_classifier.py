@@ -17,8 +17,8 @@ class PointClassifier(PointAlgorithm):
             ``(points (B, N, 3), features (B, N, C_in))``; load TAP weights with
             ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
         head: :class:`ClsHead` config.
-    Data samples carry ``gt_label`` (int); ``predict`` adds ``pred_score (K,)`` and
-    ``pred_label``.
+    Data samples carry ``gt_label`` (int); ``predict`` adds ``pred_logits (K,)``,
+    ``pred_score (K,)`` (softmax) and ``pred_label``.
     """
 
     def __init__(self, backbone: dict, head: dict, data_preprocessor: Optional[dict] = None,
@@ -46,10 +46,12 @@ class PointClassifier(PointAlgorithm):
     def predict(self, inputs: Dict[str, Tensor],
                 data_samples: Optional[Sequence[BaseDataElement]] = None
                 ) -> List[BaseDataElement]:
-        scores = self.head.predict(self.extract_feat(inputs))
+        logits = self.head(self.extract_feat(inputs))
+        scores = torch.softmax(logits, dim=-1)
         if data_samples is None:
             data_samples = [BaseDataElement() for _ in range(len(scores))]
-        for sample, score in zip(data_samples, scores):
+        for sample, logit, score in zip(data_samples, logits, scores):
+            sample.set_field(logit, 'pred_logits')
             sample.set_field(score, 'pred_score')
             sample.set_field(int(score.argmax()), 'pred_label')
         return list(data_samples)
