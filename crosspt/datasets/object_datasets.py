@@ -18,16 +18,16 @@ Data-info contract shared by every object dataset (one dict per sample):
 datasets), plus ``label`` (int) for classification or ``category`` (int) and
 ``part_labels`` ((N,) int64) for part segmentation.
 """
-import fcntl
 import os
-from abc import ABCMeta, abstractmethod
 import pickle
-from contextlib import contextmanager
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from abc import ABCMeta, abstractmethod
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
+
+from crosspt.fileio.atomic import file_lock
 
 from crosspt.registry import TRANSFORMS
 
@@ -40,17 +40,6 @@ GENERATE_HINT = ('`python tools/create_data.py {command} --out-dir <data_root>` 
 def log(message: str) -> None:
     """Log through mmengine's current logger."""
     print_log(message, logger='current')
-
-
-@contextmanager
-def file_lock(lock_path: str) -> Iterator[None]:
-    """Exclusive ``fcntl`` lock on ``lock_path`` (created when missing)."""
-    with open(lock_path, 'a') as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def first_nonfinite_row(array: np.ndarray) -> Optional[int]:

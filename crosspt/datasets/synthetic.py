@@ -13,15 +13,14 @@ View ``k+1`` shows the mesh after the loader's axis permutation ``[2, 0, 1]`` (y
 and the rotation ``R_k`` of ``tap_view_rotations``; its camera is fitted on the stored cloud
 (permuted) exactly like ``TAPQueryGenerator.fit_camera``, so images and queries agree.
 """
-import fcntl
 import json
 import os
 import shutil
-from contextlib import contextmanager
-from typing import Callable, Dict, Iterator, List, Tuple, Union
+from typing import Callable, Dict, List, Tuple, Union
 
 import numpy as np
 
+from crosspt.fileio.atomic import file_lock, swap_in_dir
 from crosspt.fileio.ply import write_ply_points
 from crosspt.ops import furthest_point_sample_numpy
 from crosspt.rendering.mesh_io import write_off
@@ -319,16 +318,6 @@ def _build_model(root: str, model: Dict[str, object], seed: int, num_points: int
                                            quality=95)
 
 
-@contextmanager
-def _locked(lock_path: str) -> Iterator[None]:
-    with open(lock_path, 'a') as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _is_complete(root: str, params: Dict[str, int]) -> bool:
     info_path = os.path.join(root, 'synthetic_info.json')
     try:
@@ -374,7 +363,7 @@ def generate_synthetic_shapenet55(data_root: PathLike, num_train: int = 48, num_
               'image_size': int(image_size)}
     parent = os.path.dirname(root)
     os.makedirs(parent, exist_ok=True)
-    with _locked(root + '.lock'):
+    with file_lock(root + '.lock'):
         info_path = os.path.join(root, 'synthetic_info.json')
         if _is_complete(root, params):
             with open(info_path) as f:
@@ -409,13 +398,7 @@ def generate_synthetic_shapenet55(data_root: PathLike, num_train: int = 48, num_
                     'num_views': NUM_VIEWS, 'models': models}
             with open(os.path.join(tmp, 'synthetic_info.json'), 'w') as f:
                 json.dump(info, f, indent=1)
-            old = None
-            if os.path.exists(root):
-                old = os.path.join(parent, f'.{os.path.basename(root)}.old-{os.getpid()}')
-                os.rename(root, old)
-            os.rename(tmp, root)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            swap_in_dir(tmp, root)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return {**info, 'data_root': root, 'created': True}

@@ -43,7 +43,9 @@ from typing import Callable, Dict, List, Sequence, Tuple, Union
 import numpy as np
 
 from .modelnet40 import MODELNET40_CLASSES
-from .object_datasets import SYNTHETIC_INFO, file_lock
+from crosspt.fileio.atomic import file_lock, swap_in_dir
+
+from .object_datasets import SYNTHETIC_INFO
 from .scanobjectnn import SCANOBJECTNN_CLASSES, scanobjectnn_h5_name
 from .synthetic import SYNTHETIC_CATEGORIES, _BUILDERS, box, make_object, sample_surface_points
 
@@ -189,13 +191,7 @@ def _generate(data_root: PathLike, name: str, params: dict, write: Callable[[str
                     'params': params, **fields, 'files': _list_files(tmp)}
             with open(os.path.join(tmp, SYNTHETIC_INFO), 'w') as f:
                 json.dump(info, f, indent=1)
-            old = None
-            if os.path.exists(root):
-                old = os.path.join(parent, f'.{os.path.basename(root)}.old-{os.getpid()}')
-                os.rename(root, old)
-            os.rename(tmp, root)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            swap_in_dir(tmp, root)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return {**info, 'data_root': root, 'created': True}
