@@ -4,14 +4,5 @@
 #   bash tools/dist_train.sh configs/tap/pointmlp_shapenet.py 8
 _base_ = [
     '../_base_/models/tap_pointmlp.py',
-    '../_base_/datasets/shapenet55_views.py',
-    '../_base_/schedules/adamw_cosine_100e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/tap_pretrain_shapenet55.py',
 ]
-
-custom_hooks = [dict(type='TAPViewGridHook', interval=500, max_objects=4)]
-# Best checkpoint = lowest validation TAP loss, as in the released code.
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,
-                    save_best='view/loss', rule='less'),
-    logger=dict(type='LoggerHook', interval=50))

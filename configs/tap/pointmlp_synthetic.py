@@ -1,61 +1,14 @@
-# TAP pre-training of PointMLP on the embedded synthetic ShapeNet55-format data.
-# Same recipe as pointmlp_shapenet.py (optimizer, loss, camera model, 224-px views),
-# shrunk so that it trains on a 2-core CPU in minutes:
-#   - PointMLP-elite sizes (downstream.md §4.1): 256-d features at 64 centres;
-#   - 3 of the 12 views per object and step instead of 6 (the 2D generator at 224 px
-#     dominates the cost of a step);
-#   - batch 8, 20 epochs over 56 objects (48 train + 8 val; 16 test objects for val).
-# The data (tools/create_data.py synthetic-shapenet55) is generated on first use.
+# TAP pre-training of PointMLP on the embedded synthetic ShapeNet55-format data
+# (see configs/_base_/tap_pretrain_synthetic.py for how the run is shrunk).
+# PointMLP-elite sizes (downstream.md §4.1): 256-d features at 64 centres.
 #   python tools/train.py configs/tap/pointmlp_synthetic.py
-_base_ = ['./pointmlp_shapenet.py']
-
-data_root = 'data/synthetic_shapenet55'
-synthetic_data = dict(num_train=48, num_val=8, num_test=16, seed=0, num_points=1024)
-num_points = 1024
-num_views = 3
-max_epochs = 20
+_base_ = [
+    '../_base_/models/tap_pointmlp.py',
+    '../_base_/tap_pretrain_synthetic.py',
+]
 
 model = dict(
     backbone=dict(
         embed_dims=32, res_expansion=0.25, dim_expansion=(2, 2, 2, 1),
         pre_blocks=(1, 1, 2, 1), pos_blocks=(1, 1, 2, 1)),
     memory_builder=dict(in_channels=256))
-
-train_pipeline = [
-    dict(type='LoadPointsFromPLY', num_points=num_points, axis_order=(2, 0, 1)),
-    dict(type='NormalizeToUnitSphere'),
-    dict(type='ComputeHeight', gravity_dim=2),
-    dict(type='RandomPointScaling', scale=(0.9, 1.1), anisotropic=True),
-    dict(type='CenterAndNormalize', gravity_dim=2),
-    dict(type='RandomSampleViews', num_views=num_views, num_views_total=12),
-    dict(type='LoadViewImages', image_size=224),
-    dict(type='PackTAPInputs', feature_keys=('points', 'height')),
-]
-val_pipeline = [
-    dict(type='LoadPointsFromPLY', num_points=num_points, axis_order=(2, 0, 1)),
-    dict(type='NormalizeToUnitSphere'),
-    dict(type='ComputeHeight', gravity_dim=2),
-    dict(type='CenterAndNormalize', gravity_dim=2),
-    dict(type='RandomSampleViews', num_views=num_views, num_views_total=12,
-         deterministic=True),
-    dict(type='LoadViewImages', image_size=224),
-    dict(type='PackTAPInputs', feature_keys=('points', 'height')),
-]
-
-train_dataloader = dict(
-    batch_size=8, num_workers=2,
-    dataset=dict(data_root=data_root, auto_generate=synthetic_data, pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=8, num_workers=2,
-    dataset=dict(data_root=data_root, auto_generate=synthetic_data, pipeline=val_pipeline))
-test_dataloader = val_dataloader
-
-param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=1e-5, by_epoch=True, begin=0,
-         end=max_epochs),
-]
-train_cfg = dict(max_epochs=max_epochs, val_interval=5)
-custom_hooks = [dict(type='TAPViewGridHook', interval=35, max_objects=4)]
-default_hooks = dict(
-    checkpoint=dict(interval=5),
-    logger=dict(interval=7))

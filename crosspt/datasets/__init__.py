@@ -5,6 +5,7 @@
 on first attribute access only.
 """
 from . import transforms  # noqa: F401  (registers the transforms)
+from .label_fraction import LabelFractionDataset
 from .modelnet40 import ModelNet40H5Dataset, ModelNet40NormalDataset
 from .modelnet_fewshot import ModelNetFewShotDataset
 from .scanobjectnn import ScanObjectNNDataset
@@ -17,7 +18,7 @@ _SYNTHETIC_OBJECTS = ('generate_synthetic_scanobjectnn', 'generate_synthetic_mod
 
 __all__ = ['ShapeNet55ViewsDataset', 'generate_synthetic_shapenet55', 'ScanObjectNNDataset',
            'ModelNet40H5Dataset', 'ModelNet40NormalDataset', 'ShapeNetPartDataset',
-           'ModelNetFewShotDataset', *_SYNTHETIC_OBJECTS]
+           'ModelNetFewShotDataset', 'LabelFractionDataset', *_SYNTHETIC_OBJECTS]
 
 
 def __getattr__(name: str):

@@ -1,0 +1,22 @@
+# ScanObjectNN PB_T50_RS-format fine-tuning (all three variants: set
+# train/val_dataloader.dataset.variant) on the embedded synthetic data, with the backbone size
+# that configs/tap/pointmlp_synthetic.py pre-trains; TAP fine-tuning recipe shrunk to 30 epochs.
+#   python tools/train.py configs/tap/pointmlp_synthetic.py --work-dir work_dirs/tap_pointmlp
+#   python tools/model_converters/publish_model.py work_dirs/tap_pointmlp/epoch_20.pth work_dirs/tap_pointmlp/backbone.pth
+#   CROSSPT_PRETRAINED=work_dirs/tap_pointmlp/backbone-<sha>.pth python tools/train.py THIS_CONFIG
+_base_ = [
+    '../../_base_/models/cls_pointmlp_elite.py',
+    '../../_base_/datasets/synthetic_scanobjectnn.py',
+    '../../_base_/schedules/tap_finetune_synthetic.py',
+    '../../_base_/default_runtime.py',
+]
+
+# Pre-trained backbone: the CROSSPT_PRETRAINED environment variable, or
+#   --cfg-options model.backbone.init_cfg.checkpoint=PATH
+# From scratch: --cfg-options model.backbone.init_cfg=None
+pretrained = '{{$CROSSPT_PRETRAINED:none}}'
+model = dict(
+    backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
+    head=dict(num_classes=15))
+default_hooks = dict(checkpoint=dict(save_best='cls/oa', rule='greater'),
+                     logger=dict(interval=5))

@@ -1,0 +1,11 @@
+# Few-shot classification on ModelNet40, 10-way 10-shot, with a TAP-pre-trained standard
+# Transformer: transformer_fewshot-5way10shot_modelnet40.py with another episode set.
+# Run the 10 folds and report mean +- std over folds (see that file).
+_base_ = ['./transformer_fewshot-5way10shot_modelnet40.py']
+
+train_dataloader = dict(dataset=dict(way=10, shot=10))
+val_dataloader = dict(dataset=dict(way=10, shot=10))
+test_dataloader = val_dataloader
+val_evaluator = dict(num_classes=10)
+test_evaluator = val_evaluator
+model = dict(head=dict(num_classes=10))
