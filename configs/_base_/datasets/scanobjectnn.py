@@ -2,7 +2,7 @@
 # Layout: {data_root}/main_split/{training,test}_objectdataset_augmentedrot_scale75.h5
 # (PB_T50_RS), main_split/{training,test}_objectdataset.h5 (OBJ_BG),
 # main_split_nobg/{...}.h5 (OBJ_ONLY); data_root may also be the parent of h5_files/.
-# Train: 2048 points -> scaling 0.9-1.1 (anisotropic) -> centre + unit sphere (y up) ->
+# Train: 2048 points, shuffled -> scaling 0.9-1.1 (anisotropic) -> centre + unit sphere (y up) ->
 # rotation about y -> FPS 1200 then a random 1024.  Test: the first 1024 points of a
 # cached FPS-1024 subsample.  Input: xyz + height (y - min y, before centring).
 # As in TAP, the validation set *is* the ScanObjectNN test set.
@@ -13,6 +13,7 @@ num_points = 1024
 
 train_pipeline = [
     dict(type='LoadObjectPoints', with_normals=False),
+    dict(type='ShufflePoints'),  # FPS starts at index 0; TAP shuffles the 2048 points
     dict(type='RandomPointScaling', scale=(0.9, 1.1), anisotropic=True),
     dict(type='CenterAndNormalize', gravity_dim=1),
     dict(type='RandomRotateAxis', axis=1),

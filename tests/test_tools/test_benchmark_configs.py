@@ -1,0 +1,206 @@
+"""Issue 3 end to end: every backbone pre-trains with TAP on the embedded data (loss
+falls), every benchmark config loads a pre-trained backbone (and refuses a checkpoint
+whose keys do not match), and every embedded-data benchmark config fine-tunes through
+tools/train.py and evaluates through tools/test.py (one with --tta).
+
+The runs shrink data and schedule with --cfg-options only; the synthetic data is cached
+under ``data/test_cache/`` (deterministic).
+"""
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+import crosspt.models  # noqa: F401
+from crosspt.registry import MODELS
+
+REPO = Path(__file__).resolve().parents[2]
+BENCHMARKS = sorted(Path(p).name for p in glob.glob(str(REPO / 'configs/tap/benchmarks/*.py')))
+SYNTHETIC = [name for name in BENCHMARKS if name.endswith('_synthetic.py')]
+CACHE = REPO / 'data' / 'test_cache'
+SHAPENET55 = CACHE / 'synthetic_shapenet55_small'
+
+
+def backbone_of(config_name: str) -> str:
+    return config_name.split('_')[0]
+
+
+def pretrain_config(config_name: str) -> str:
+    kind = 'synthetic' if config_name.endswith('_synthetic.py') else 'shapenet'
+    return str(REPO / 'configs' / 'tap' / f'{backbone_of(config_name)}_{kind}.py')
+
+
+@pytest.fixture(scope='module')
+def tap_backbones(tmp_path_factory):
+    """One published-style backbone file (random TAP weights) per pre-training config."""
+    out = tmp_path_factory.mktemp('tap_backbones')
+    files = {}
+    torch.manual_seed(0)
+    for config in sorted({pretrain_config(name) for name in BENCHMARKS}):
+        model = MODELS.build(Config.fromfile(config).model)
+        state = {f'backbone.{k}': v for k, v in model.backbone.state_dict().items()}
+        path = out / (Path(config).stem + '.pth')
+        torch.save({'state_dict': state, 'meta': {'config': config}}, path)
+        files[config] = path
+    return files
+
+
+def build_benchmark(config_name: str, checkpoint):
+    cfg = Config.fromfile(str(REPO / 'configs/tap/benchmarks' / config_name))
+    cfg.model.backbone.init_cfg.checkpoint = str(checkpoint)
+    with DefaultScope.overwrite_default_scope('crosspt'):
+        model = MODELS.build(cfg.model)
+        return cfg, model
+
+
+@pytest.mark.parametrize('config_name', BENCHMARKS)
+def test_benchmark_config_loads_the_tap_backbone(config_name, tap_backbones):
+    checkpoint = tap_backbones[pretrain_config(config_name)]
+    cfg, model = build_benchmark(config_name, checkpoint)
+    assert cfg.model.backbone.init_cfg.prefix == 'backbone.'
+    with DefaultScope.overwrite_default_scope('crosspt'):
+        model.init_weights()
+    source = torch.load(checkpoint, weights_only=True)['state_dict']
+    ignored = set(cfg.model.backbone.init_cfg.get('ignore_keys', []))
+    own = model.backbone.state_dict()
+    loaded = 0
+    for key, value in source.items():
+        name = key[len('backbone.'):]
+        if name in ignored:
+            assert own[name].shape != value.shape          # the 6-d part-seg embedding
+            continue
+        torch.testing.assert_close(own[name], value, msg=f'{config_name}: {name}')
+        loaded += 1
+    # every parameter of the fine-tuning encoder (but the ignored ones) comes from it;
+    # the part segmentor's decoder, global-context and category branches are new
+    new = ('decode_list.', 'gmp_map', 'cls_map.') \
+        if cfg.model.backbone.type == 'PointMLPPartSeg' else ()
+    missing = [k for k, _ in model.backbone.named_parameters()
+               if f'backbone.{k}' not in source and k not in ignored and not k.startswith(new)]
+    assert not missing, missing
+    assert loaded == len(source) - len(ignored)
+
+
+@pytest.mark.parametrize('config_name', BENCHMARKS)
+def test_benchmark_config_refuses_a_mismatched_checkpoint(config_name, tap_backbones):
+    other = 'dgcnn' if backbone_of(config_name) != 'dgcnn' else 'pointmlp'
+    wrong = next(path for config, path in tap_backbones.items()
+                 if Path(config).stem.startswith(other))
+    _, model = build_benchmark(config_name, wrong)
+    with DefaultScope.overwrite_default_scope('crosspt'), \
+            pytest.raises((KeyError, ValueError), match=re.escape(str(wrong))):
+        model.init_weights()
+
+
+def test_elite_checkpoint_into_the_full_pointmlp_is_a_shape_error(tap_backbones):
+    elite = tap_backbones[str(REPO / 'configs/tap/pointmlp_synthetic.py')]
+    _, model = build_benchmark('pointmlp_ft_scanobjectnn-pb-t50-rs.py', elite)
+    with DefaultScope.overwrite_default_scope('crosspt'), \
+            pytest.raises(ValueError, match='shape mismatch'):
+        model.init_weights()
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def run(cmd, env=None, timeout=900) -> str:
+    env = dict(os.environ, OMP_NUM_THREADS='2', **(env or {}))
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                          env=env)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f'{" ".join(map(str, cmd))} failed:\n{output[-4000:]}'
+    return output
+
+
+def losses(work_dir: Path) -> list:
+    rows = []
+    for scalars in sorted(work_dir.glob('2*/vis_data/scalars.json')):
+        for line in scalars.read_text().splitlines():
+            record = json.loads(line)
+            if 'loss' in record and 'lr' in record:
+                rows.append(record['loss'])
+    return rows
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('backbone', ['pointnet2', 'dgcnn', 'transformer'])
+def test_tap_pretraining_loss_falls_for_every_backbone(backbone, tmp_path):
+    """(PointMLP: tests/test_tools/test_train_tap.py.)  12 iterations on 16 objects."""
+    loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+    options = [f'{loader}.{key}' for loader in loaders for key in (
+        f'dataset.data_root={SHAPENET55}', 'dataset.auto_generate.num_train=12',
+        'dataset.auto_generate.num_val=4', 'dataset.auto_generate.num_test=4')]
+    run([sys.executable, 'tools/train.py', f'configs/tap/{backbone}_synthetic.py',
+         '--work-dir', str(tmp_path), '--cfg-options', *options,
+         'train_dataloader.batch_size=4', 'train_cfg.max_epochs=3',
+         'param_scheduler.0.T_max=3', 'param_scheduler.0.end=3', 'train_cfg.val_interval=100',
+         'default_hooks.logger.interval=1', 'custom_hooks.0.interval=100',
+         'randomness.seed=0'])
+    values = losses(tmp_path)
+    assert len(values) == 12
+    first, last = sum(values[:3]) / 3, sum(values[-3:]) / 3
+    assert last < 0.95 * first, values
+
+
+def short_finetune_options(config_name: str, work_dir: Path) -> list:
+    cfg = Config.fromfile(str(REPO / 'configs/tap/benchmarks' / config_name))
+    data_root = CACHE / 'synthetic_objects' / Path(cfg.train_dataloader.dataset.data_root).name
+    options = ['--work-dir', str(work_dir), '--cfg-options',
+               f'train_dataloader.dataset.data_root={data_root}',
+               f'val_dataloader.dataset.data_root={data_root}',
+               f'test_dataloader.dataset.data_root={data_root}',
+               'train_dataloader.dataset.indices=8', 'train_dataloader.batch_size=4',
+               'val_dataloader.dataset.indices=6', 'test_dataloader.dataset.indices=6',
+               'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+               'default_hooks.logger.interval=1', 'randomness.seed=0']
+    return options
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config_name', SYNTHETIC)
+def test_embedded_benchmark_fine_tunes_and_tests(config_name, tmp_path, tap_backbones):
+    checkpoint = tap_backbones[pretrain_config(config_name)]
+    env = {'CROSSPT_PRETRAINED': str(checkpoint)}
+    config = f'configs/tap/benchmarks/{config_name}'
+    output = run([sys.executable, 'tools/train.py', config,
+                  *short_finetune_options(config_name, tmp_path)], env=env)
+    assert f'Pretrained checkpoint {checkpoint}' in output          # the backbone was loaded
+    metric = 'partseg/instance_miou' if 'shapenetpart' in config_name else 'cls/oa'
+    assert re.search(re.escape(metric) + r': \d', output), output[-2000:]
+    ckpt = tmp_path / 'epoch_1.pth'
+    assert ckpt.is_file()
+    test_dir = tmp_path / 'test'
+    options = short_finetune_options(config_name, test_dir)
+    extra = []
+    if config_name in ('pointmlp_ft_modelnet40_synthetic.py',
+                       'pointmlp_ft_shapenetpart_synthetic.py'):
+        extra = ['--tta']
+        if 'modelnet' in config_name:
+            options += ['tta_pipeline.3.num_votes=2']
+        else:
+            options += ['tta_pipeline.2.num_votes=2', 'model.refine=False']
+    output = run([sys.executable, 'tools/test.py', config, str(ckpt), *extra, *options],
+                 env=env)
+    assert re.search(re.escape(metric) + r': \d', output), output[-2000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('variant', ['obj_bg', 'obj_only'])
+def test_other_scanobjectnn_variants_fine_tune(variant, tmp_path):
+    """The synthetic ScanObjectNN set has all three variants; PB_T50_RS runs above."""
+    config_name = 'pointmlp_ft_scanobjectnn-pb-t50-rs_synthetic.py'
+    output = run([sys.executable, 'tools/train.py', f'configs/tap/benchmarks/{config_name}',
+                  *short_finetune_options(config_name, tmp_path),
+                  f'train_dataloader.dataset.variant={variant}',
+                  f'val_dataloader.dataset.variant={variant}', 'model.backbone.init_cfg=None'])
+    assert 'cls/oa: ' in output
+    folder = 'main_split_nobg' if variant == 'obj_only' else 'main_split'
+    assert f'{folder}/training_objectdataset.h5' in output
