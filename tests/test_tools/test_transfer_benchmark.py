@@ -16,7 +16,8 @@ CONFIG = str(REPO / 'configs/tap/benchmarks/pointmlp_ft_modelnet40_synthetic.py'
 
 def test_run_config_wraps_the_labels_and_sets_budget_seed_and_init(tmp_path):
     args = transfer.parse_args([CONFIG, '--pretrained', 'b.pth', '--label-fraction', '0.25',
-                                '--max-epochs', '6', '--batch-size', '4'])
+                                '--max-epochs', '6', '--batch-size', '4', '--cfg-options',
+                                'val_dataloader.dataset.data_root=/d/m40'])
     tap = transfer.finetune_config(args, seed=2, backbone='/x/b.pth')
     scratch = transfer.finetune_config(args, seed=2, backbone=None)
     for cfg in (tap, scratch):
@@ -31,6 +32,7 @@ def test_run_config_wraps_the_labels_and_sets_budget_seed_and_init(tmp_path):
                                                prefix='backbone.')
     assert scratch.model.backbone.init_cfg is None
     assert scratch.optim_wrapper == tap.optim_wrapper
+    assert tap.val_dataloader.dataset.data_root == '/d/m40'
 
 
 def test_table_gives_mean_and_sample_std():

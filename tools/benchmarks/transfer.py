@@ -2,7 +2,8 @@
 
     python tools/benchmarks/transfer.py FINETUNE_CONFIG --pretrain-config PRETRAIN_CONFIG \
         [--label-fraction 0.34] [--seeds 0 1 2] [--max-epochs 15] [--batch-size 8] \
-        [--work-dir work_dirs/transfer/NAME] [--pretrained BACKBONE.pth]
+        [--work-dir work_dirs/transfer/NAME] [--pretrained BACKBONE.pth] \
+        [--cfg-options KEY=VALUE ...]   # applied to every fine-tuning run
 
 1. Pre-trains with PRETRAIN_CONFIG through tools/train.py (skipped with --pretrained or
    when the work dir already holds a published backbone) and publishes the backbone
@@ -32,7 +33,7 @@ import sys
 import time
 from typing import Dict, List, Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 METRICS = ('cls/oa', 'cls/macc')
@@ -48,6 +49,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--max-epochs', type=int, default=15)
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--work-dir', help='default: work_dirs/transfer/<finetune config name>')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='overrides for every fine-tuning run (e.g. a larger synthetic '
+                             'test set), applied before the benchmark settings')
     args = parser.parse_args(argv)
     if not args.pretrained and not args.pretrain_config:
         parser.error('give --pretrain-config (to pre-train) or --pretrained (a backbone file)')
@@ -92,6 +96,8 @@ def pretrain(args, work_dir: str) -> str:
 def finetune_config(args, seed: int, backbone: Optional[str]) -> Config:
     """The fine-tuning config of one run (label subset, budget, seed, initialisation)."""
     cfg = Config.fromfile(args.finetune_config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     cfg.train_dataloader.dataset = dict(type='LabelFractionDataset',
                                         dataset=cfg.train_dataloader.dataset,
                                         fraction=args.label_fraction, seed=seed)
@@ -179,14 +185,15 @@ def main(argv: Optional[List[str]] = None) -> None:
     text = table(results, args.seeds)
     header = (f'{name}: {args.label_fraction:.0%} of the training labels, {args.max_epochs} '
               f'epochs, batch {args.batch_size}, seeds {args.seeds}; final-epoch test '
-              f'metrics (%); backbone {backbone}; total {time.time() - start:.0f} s')
+              f'metrics (%); backbone {backbone}; total {time.time() - start:.0f} s'
+              + (f'; cfg-options {args.cfg_options}' if args.cfg_options else ''))
     print(header)
     print(text)
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
         json.dump(dict(config=args.finetune_config, pretrain_config=args.pretrain_config,
                        backbone=backbone, label_fraction=args.label_fraction,
                        max_epochs=args.max_epochs, batch_size=args.batch_size,
-                       seeds=args.seeds, results=results,
+                       seeds=args.seeds, cfg_options=args.cfg_options, results=results,
                        seconds=round(time.time() - start, 1)), f, indent=2)
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
         f.write(header + '\n\n' + text + '\n')
