@@ -1,7 +1,7 @@
 """Transfer benchmark: does TAP pre-training help fine-tuning?  Scratch vs TAP, seeds.
 
     python tools/benchmarks/transfer.py FINETUNE_CONFIG --pretrain-config PRETRAIN_CONFIG \
-        [--label-fraction 0.34] [--seeds 0 1 2] [--max-epochs 15] [--batch-size 8] \
+        [--label-fraction 0.34] [--seeds 0 1 2] [--max-epochs 20] [--batch-size 8] \
         [--work-dir work_dirs/transfer/NAME] [--pretrained BACKBONE.pth] \
         [--cfg-options KEY=VALUE ...]   # applied to every fine-tuning run
 
@@ -46,7 +46,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--pretrained', help='published backbone checkpoint (skips pre-training)')
     parser.add_argument('--label-fraction', type=float, default=0.34)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--max-epochs', type=int, default=15)
+    parser.add_argument('--max-epochs', type=int, default=20)
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--work-dir', help='default: work_dirs/transfer/<finetune config name>')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
