@@ -9,8 +9,12 @@ from .grouping import gather_points, group_points
 from .interpolate import inverse_distance_interpolate, three_interpolate, three_nn
 from .knn import knn
 from .sampling import furthest_point_sample, furthest_point_sample_numpy
+from .sparse_conv import (SparseBatchNorm, SparseConv3d, SparseReLU, SparseTensor, hash_coords,
+                          sparse_cat, sparse_conv3d, voxelize)
 
 __all__ = [
     'furthest_point_sample', 'furthest_point_sample_numpy', 'knn', 'ball_query', 'gather_points', 'group_points',
-    'three_nn', 'three_interpolate', 'inverse_distance_interpolate'
+    'three_nn', 'three_interpolate', 'inverse_distance_interpolate',
+    'SparseTensor', 'SparseConv3d', 'SparseBatchNorm', 'SparseReLU', 'sparse_conv3d', 'sparse_cat',
+    'hash_coords', 'voxelize'
 ]

@@ -1,0 +1,356 @@
+"""Pure-PyTorch sparse 3D convolution on integer voxel coordinates (CPU and CUDA).
+
+Conventions (shared by every function here):
+
+- A :class:`SparseTensor` holds ``coords`` (N, 4) int64 rows ``(batch, x, y, z)``, unique,
+  with x, y, z multiples of the tensor ``stride``, and ``feats`` (N, C).
+- Coordinates are hashed to one int64 key
+  ``((b * 2^16 + x + 2^15) * 2^16 + y + 2^15) * 2^16 + z + 2^15``, so the supported range
+  is ``0 <= b < 2^15`` and ``-2^15 <= x, y, z < 2^15`` (:data:`COORD_MIN`,
+  :data:`COORD_MAX`, :data:`MAX_BATCH`).  Out-of-range inputs raise ``ValueError``;
+  neighbour queries that fall outside the range simply find nothing.
+- Kernel offsets: kernel index ``i`` along one axis has offset ``i - (k - 1) // 2``
+  (k=3: -1, 0, 1; k=2: 0, 1).  The flat index is ``K = (i * k + j) * k + l`` for the
+  (x, y, z) indices (i, j, l), x slowest.  A weight (K, C_in, C_out) therefore equals
+  ``conv3d`` weight ``w.permute(2, 1, 0).reshape(C_out, C_in, k, k, k)`` on a dense
+  (B, C, X, Y, Z) grid, and ``conv_transpose3d`` weight
+  ``w.permute(1, 2, 0).reshape(C_in, C_out, k, k, k)``.
+- Forward conv: ``out[o] = sum_k W_k^T f[j]`` with ``c_j = c_o + offset_k * dilation * s_in``.
+  Transposed conv: ``c_j = c_o - offset_k * dilation * s_out``.
+"""
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from torch import Tensor, nn
+
+COORD_BITS = 16
+#: Smallest / largest supported x, y, z coordinate and the number of batch indices.
+COORD_MIN = -(1 << (COORD_BITS - 1))
+COORD_MAX = (1 << (COORD_BITS - 1)) - 1
+MAX_BATCH = 1 << (63 - 3 * COORD_BITS)
+
+KernelMap = List[Tuple[Tensor, Tensor]]
+
+
+def _in_range(coords: Tensor) -> Tensor:
+    """(N,) bool: rows of (N, 4) ``coords`` that the hash can represent."""
+    xyz = coords[:, 1:]
+    return ((coords[:, 0] >= 0) & (coords[:, 0] < MAX_BATCH)
+            & (xyz >= COORD_MIN).all(1) & (xyz <= COORD_MAX).all(1))
+
+
+def hash_coords(coords: Tensor) -> Tensor:
+    """Encode (N, 4) int64 ``(b, x, y, z)`` rows as (N,) int64 keys, ordered like (b, x, y, z).
+
+    Raises ValueError when a row is outside ``0 <= b < MAX_BATCH``,
+    ``COORD_MIN <= x, y, z <= COORD_MAX``.
+    """
+    if coords.dim() != 2 or coords.shape[1] != 4 or coords.dtype != torch.int64:
+        raise ValueError(f'hash_coords: coords must be (N, 4) int64, got '
+                         f'{tuple(coords.shape)} {coords.dtype}')
+    ok = _in_range(coords)
+    if not bool(ok.all()):
+        bad = coords[~ok][0].tolist()
+        raise ValueError(f'hash_coords: coordinate (b, x, y, z)={bad} is outside the supported '
+                         f'range 0 <= b < {MAX_BATCH}, {COORD_MIN} <= x, y, z <= {COORD_MAX}')
+    return _hash_unchecked(coords)
+
+
+def _hash_unchecked(coords: Tensor) -> Tensor:
+    key = coords[:, 0]
+    for d in range(1, 4):
+        key = (key << COORD_BITS) + (coords[:, d] - COORD_MIN)
+    return key
+
+
+class SparseTensor:
+    """Batched sparse voxel features.
+
+    Args:
+        coords: (N, 4) int64 ``(batch, x, y, z)``, unique rows, x/y/z multiples of ``stride``.
+        feats: (N, C) float.
+        stride: tensor stride (>= 1).
+        cache: kernel-map cache to share (only between tensors with identical ``coords``);
+            a new one is made when omitted, and the coordinates are then validated.
+
+    The cache dict holds ``'table'`` (sorted keys and their row order) and kernel maps keyed
+    by ``(stride, kernel_size, dilation, transposed)``.  :meth:`replace_feats` keeps it, so
+    consecutive convolutions on the same coordinates reuse their maps.
+    """
+
+    def __init__(self, coords: Tensor, feats: Tensor, stride: int = 1,
+                 cache: Optional[Dict] = None) -> None:
+        if not isinstance(coords, Tensor) or coords.dim() != 2 or coords.shape[1] != 4 \
+                or coords.dtype != torch.int64:
+            raise ValueError(f'SparseTensor: coords must be an (N, 4) int64 tensor, got '
+                             f'{getattr(coords, "shape", type(coords))} '
+                             f'{getattr(coords, "dtype", "")}')
+        if not isinstance(feats, Tensor) or feats.dim() != 2 or feats.shape[0] != coords.shape[0]:
+            raise ValueError(f'SparseTensor: feats must be (N, C) with N={coords.shape[0]}, got '
+                             f'{getattr(feats, "shape", type(feats))}')
+        if not isinstance(stride, int) or stride < 1:
+            raise ValueError(f'SparseTensor: stride must be a positive int, got {stride!r}')
+        self.coords = coords
+        self.feats = feats
+        self.stride = stride
+        if cache is None:
+            if stride > 1 and bool((coords[:, 1:] % stride != 0).any()):
+                raise ValueError(f'SparseTensor: coords x, y, z must be multiples of '
+                                 f'stride={stride}')
+            cache = {}
+            keys = hash_coords(coords)
+            sorted_keys, order = keys.sort()
+            if sorted_keys.numel() > 1 and bool((sorted_keys[1:] == sorted_keys[:-1]).any()):
+                i = int((sorted_keys[1:] == sorted_keys[:-1]).nonzero()[0, 0])
+                raise ValueError(f'SparseTensor: coords has duplicate rows, e.g. (b, x, y, z)='
+                                 f'{coords[order[i]].tolist()}; rows must be unique')
+            cache['table'] = (sorted_keys, order)
+        self.cache = cache
+
+    def __len__(self) -> int:
+        return self.coords.shape[0]
+
+    def __repr__(self) -> str:
+        return (f'SparseTensor(N={len(self)}, C={self.feats.shape[1]}, stride={self.stride}, '
+                f'device={self.feats.device})')
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.coords[:, 0].max()) + 1 if len(self) else 0
+
+    def replace_feats(self, feats: Tensor) -> 'SparseTensor':
+        """Same coordinates (and shared cache) with new (N, C') ``feats``."""
+        return SparseTensor(self.coords, feats, self.stride, cache=self.cache)
+
+    def lookup(self, query: Tensor) -> Tensor:
+        """Row of each (M, 4) ``query`` coordinate in this tensor, -1 where absent: (M,) int64."""
+        sorted_keys, order = self.cache['table']
+        ok = _in_range(query)
+        keys = _hash_unchecked(torch.where(ok.unsqueeze(1), query, torch.zeros_like(query)))
+        if sorted_keys.numel() == 0:
+            return torch.full_like(keys, -1)
+        pos = torch.searchsorted(sorted_keys, keys).clamp_(max=sorted_keys.numel() - 1)
+        found = ok & (sorted_keys[pos] == keys)
+        return torch.where(found, order[pos], torch.full_like(pos, -1))
+
+
+def kernel_offsets(kernel_size: int, device=None) -> Tensor:
+    """(k^3, 3) int64 offsets, x slowest, per-axis offset ``i - (k - 1) // 2``."""
+    r = torch.arange(kernel_size, device=device) - (kernel_size - 1) // 2
+    return torch.cartesian_prod(r, r, r).reshape(-1, 3)
+
+
+def build_kernel_map(in_tensor: SparseTensor, out_coords: Tensor, offsets: Tensor,
+                     step: int) -> KernelMap:
+    """Per kernel offset the (in_idx, out_idx) pairs with ``c_in = c_out + offset * step``.
+
+    Args:
+        in_tensor: input tensor (its hash table is used).
+        out_coords: (M, 4) int64 output coordinates.
+        offsets: (K, 3) int64 kernel offsets.
+        step: coordinate step per unit offset (negative for transposed convolution).
+    Returns:
+        K pairs of (P_k,) int64 index tensors.
+    """
+    num_k, m = offsets.shape[0], out_coords.shape[0]
+    query = out_coords.unsqueeze(0).repeat(num_k, 1, 1)
+    query[:, :, 1:] += offsets.to(out_coords.device).unsqueeze(1) * step
+    in_idx = in_tensor.lookup(query.reshape(-1, 4)).view(num_k, m)
+    found = in_idx >= 0
+    k_idx, out_idx = found.nonzero(as_tuple=True)
+    in_flat = in_idx[k_idx, out_idx]
+    counts = found.sum(1).tolist()
+    return list(zip(in_flat.split(counts), out_idx.split(counts)))
+
+
+def downsample_coords(coords: Tensor, new_stride: int) -> Tensor:
+    """Unique ``floor(c / new_stride) * new_stride`` of (N, 4) coords (batch kept), sorted."""
+    out = coords.clone()
+    out[:, 1:] = torch.div(coords[:, 1:], new_stride, rounding_mode='floor') * new_stride
+    return torch.unique(out, dim=0)
+
+
+def sparse_conv3d(x: SparseTensor, weight: Tensor, bias: Optional[Tensor] = None,
+                  stride: int = 1, dilation: int = 1, transposed: bool = False,
+                  target: Optional[SparseTensor] = None) -> SparseTensor:
+    """Functional sparse convolution; see :class:`SparseConv3d` for the semantics.
+
+    Args:
+        x: input with C_in channels.
+        weight: (k^3, C_in, C_out).
+        bias: (C_out,) or None.
+        target: output coordinates of a strided transposed convolution (required there).
+    Returns:
+        SparseTensor with (M, C_out) features.
+    """
+    k3, c_in, c_out = weight.shape
+    k = round(k3 ** (1 / 3))
+    if k ** 3 != k3:
+        raise ValueError(f'sparse_conv3d: weight.shape[0] must be a cube k^3, got {k3}')
+    if x.feats.shape[1] != c_in:
+        raise ValueError(f'sparse_conv3d: x has {x.feats.shape[1]} channels, weight expects {c_in}')
+    if stride < 1 or dilation < 1:
+        raise ValueError(f'sparse_conv3d: stride and dilation must be >= 1, got '
+                         f'stride={stride}, dilation={dilation}')
+    key = (stride, k, dilation, transposed)
+    if transposed:
+        if stride == 1:
+            target = x
+        elif target is None:
+            raise ValueError('sparse_conv3d: a strided transposed convolution needs `target` '
+                             '(the finer SparseTensor whose coordinates are restored)')
+        if target.stride * stride != x.stride:
+            raise ValueError(f'sparse_conv3d: target.stride * stride must equal x.stride, got '
+                             f'target.stride={target.stride}, stride={stride}, '
+                             f'x.stride={x.stride}')
+        out_stride, out_cache, out_coords = target.stride, target.cache, target.coords
+        step = -dilation * out_stride
+    else:
+        out_stride = x.stride * stride
+        step = dilation * x.stride
+        out_coords = out_cache = None
+    cached = x.cache.get(key)
+    if cached is not None and (not transposed or cached[0] is out_coords):
+        out_coords, out_cache, kmap = cached
+    else:
+        if not transposed:
+            if stride == 1:
+                out_coords, out_cache = x.coords, x.cache
+            else:
+                out_coords, out_cache = downsample_coords(x.coords, out_stride), None
+        offsets = kernel_offsets(k, device=x.coords.device)
+        kmap = build_kernel_map(x, out_coords, offsets, step)
+        if out_cache is None:
+            out_cache = SparseTensor(out_coords, x.feats[:0, :0].new_zeros(len(out_coords), 0),
+                                     out_stride).cache
+        x.cache[key] = (out_coords, out_cache, kmap)
+    feats = x.feats
+    out = feats.new_zeros(out_coords.shape[0], c_out)
+    for w_k, (in_idx, out_idx) in zip(weight.unbind(0), kmap):
+        if in_idx.numel():
+            out.index_add_(0, out_idx, feats[in_idx] @ w_k)
+    if bias is not None:
+        out = out + bias
+    return SparseTensor(out_coords, out, out_stride, cache=out_cache)
+
+
+class SparseConv3d(nn.Module):
+    """Sparse 3D convolution: submanifold (stride 1), strided, or transposed.
+
+    - ``stride=1``: submanifold, output coordinates = input coordinates.
+    - ``stride=s>1``: output coordinates are the unique ``floor(c / (s * s_in)) * s * s_in``
+      of the input, output stride ``s * s_in``.
+    - ``transposed=True, stride=s>1``: output on the coordinates of ``target`` (stride
+      ``s_in / s``), e.g. the cached encoder level of a U-Net.
+
+    ``weight`` is (k^3, C_in, C_out) with the offset order of the module docstring
+    (x slowest, per-axis offset ``i - (k - 1) // 2``); ``bias`` is (C_out,) or None.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3,
+                 stride: int = 1, dilation: int = 1, bias: bool = False,
+                 transposed: bool = False) -> None:
+        super().__init__()
+        for name, value in (('in_channels', in_channels), ('out_channels', out_channels),
+                            ('kernel_size', kernel_size), ('stride', stride),
+                            ('dilation', dilation)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f'SparseConv3d: {name} must be a positive int, got {value!r}')
+        if stride == 1 and not transposed and kernel_size % 2 == 0:
+            raise ValueError(f'SparseConv3d: a submanifold (stride 1) conv needs an odd '
+                             f'kernel_size, got {kernel_size}')
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.dilation = kernel_size, stride, dilation
+        self.transposed = transposed
+        k3 = kernel_size ** 3
+        self.weight = nn.Parameter(torch.empty(k3, in_channels, out_channels))
+        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = k^3 * C_in (as nn.Conv3d)."""
+        bound = (self.weight.shape[0] * self.in_channels) ** -0.5
+        nn.init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self) -> str:
+        return (f'{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, '
+                f'stride={self.stride}, dilation={self.dilation}, '
+                f'bias={self.bias is not None}, transposed={self.transposed}')
+
+    def forward(self, x: SparseTensor, target: Optional[SparseTensor] = None) -> SparseTensor:
+        return sparse_conv3d(x, self.weight, self.bias, self.stride, self.dilation,
+                             self.transposed, target)
+
+
+class SparseBatchNorm(nn.BatchNorm1d):
+    """``nn.BatchNorm1d`` over the (N, C) features of a SparseTensor."""
+
+    def forward(self, x: SparseTensor) -> SparseTensor:
+        return x.replace_feats(super().forward(x.feats))
+
+
+class SparseReLU(nn.ReLU):
+    """``nn.ReLU`` on the features of a SparseTensor."""
+
+    def forward(self, x: SparseTensor) -> SparseTensor:
+        return x.replace_feats(super().forward(x.feats))
+
+
+def sparse_cat(tensors: List[SparseTensor]) -> SparseTensor:
+    """Channel concatenation of SparseTensors that share the same coordinates."""
+    first = tensors[0]
+    for i, t in enumerate(tensors[1:], 1):
+        if t.coords is not first.coords and not torch.equal(t.coords, first.coords):
+            raise ValueError(f'sparse_cat: tensors[{i}] has different coordinates from '
+                             f'tensors[0]')
+    return first.replace_feats(torch.cat([t.feats for t in tensors], dim=1))
+
+
+def voxelize(points: Tensor, batch: Tensor, voxel_size: float, feats: Optional[Tensor] = None,
+             reduce: str = 'mean') -> Tuple[SparseTensor, Tensor]:
+    """Voxelize points onto the integer grid ``floor(p / voxel_size)``.
+
+    Args:
+        points: (N, 3) float.
+        batch: (N,) int64 batch index of each point.
+        voxel_size: edge length (> 0).
+        feats: (N, C) point features; ones (N, 1) when omitted.
+        reduce: 'mean' averages the features of the points in a voxel; 'first' keeps those
+            of the lowest-index point.
+    Returns:
+        SparseTensor (stride 1, voxels sorted by (b, x, y, z)) and inverse (N,) int64, the
+        voxel row of every point (``st.feats[inverse]`` gives per-point features).
+    """
+    if points.dim() != 2 or points.shape[1] != 3 or not points.is_floating_point():
+        raise ValueError(f'voxelize: points must be (N, 3) float, got {tuple(points.shape)} '
+                         f'{points.dtype}')
+    if batch.shape != (points.shape[0], ) or batch.dtype != torch.int64:
+        raise ValueError(f'voxelize: batch must be ({points.shape[0]},) int64, got '
+                         f'{tuple(batch.shape)} {batch.dtype}')
+    if not voxel_size > 0:
+        raise ValueError(f'voxelize: voxel_size must be > 0, got {voxel_size}')
+    if reduce not in ('mean', 'first'):
+        raise ValueError(f"voxelize: reduce must be 'mean' or 'first', got {reduce!r}")
+    if feats is None:
+        feats = points.new_ones(points.shape[0], 1)
+    elif feats.dim() != 2 or feats.shape[0] != points.shape[0]:
+        raise ValueError(f'voxelize: feats must be ({points.shape[0]}, C), got '
+                         f'{tuple(feats.shape)}')
+    grid = torch.floor(points / voxel_size).long()
+    coords = torch.cat([batch.unsqueeze(1), grid], dim=1)
+    keys = hash_coords(coords)
+    _, inverse = torch.unique(keys, return_inverse=True)
+    m = int(inverse.max()) + 1 if len(inverse) else 0
+    first = torch.full((m, ), points.shape[0], dtype=torch.int64, device=points.device)
+    first = first.scatter_reduce(0, inverse, torch.arange(points.shape[0], device=points.device),
+                                 reduce='amin')
+    if reduce == 'first':
+        vfeats = feats[first]
+    else:
+        count = torch.zeros(m, dtype=feats.dtype, device=feats.device)
+        count.index_add_(0, inverse, torch.ones_like(inverse, dtype=feats.dtype))
+        vfeats = feats.new_zeros(m, feats.shape[1]).index_add(0, inverse, feats)
+        vfeats = vfeats / count.unsqueeze(1)
+    return SparseTensor(coords[first], vfeats, stride=1), inverse
