@@ -1,3 +1,5 @@
 from .ply import read_ply_points, read_ply_vertices, write_ply_points
+from .sens import SensFrame, SensHeader, decode_color, decode_depth, read_sens, write_sens
 
-__all__ = ['read_ply_points', 'read_ply_vertices', 'write_ply_points']
+__all__ = ['read_ply_points', 'read_ply_vertices', 'write_ply_points', 'SensFrame',
+           'SensHeader', 'decode_color', 'decode_depth', 'read_sens', 'write_sens']
