@@ -45,19 +45,17 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from crosspt.ops import group_points, knn
+from crosspt.ops.knn import MAX_PAIRS_PER_CHUNK, pairwise_sq_dist
 from crosspt.registry import MODELS
-
-#: Largest number of (query, reference) distances held at once by the feature-space kNN.
-MAX_PAIRS_PER_CHUNK = 1 << 23
 
 
 def feature_knn(x: Tensor, k: int) -> Tensor:
     """The ``k`` nearest neighbours of every point in feature space, the point itself first.
 
-    Euclidean distances in the C-dimensional feature space (expanded form
-    ``|a|^2 + |b|^2 - 2 a.b``, computed in chunks of queries).  The point itself is always
-    one of its neighbours (its distance is set to the minimum), as in an exact kNN
-    on a cloud without duplicates.
+    Euclidean distances in the C-dimensional feature space
+    (``crosspt.ops.knn.pairwise_sq_dist``, in chunks of ``MAX_PAIRS_PER_CHUNK`` pairs).
+    The point itself is always one of its neighbours (its distance is set to the
+    minimum), as in an exact kNN on a cloud without duplicates.
 
     Args:
         x: (B, N, C) float features.
@@ -70,15 +68,12 @@ def feature_knn(x: Tensor, k: int) -> Tensor:
         raise ValueError(f'feature_knn: k must be in [1, N={n}], got k={k}')
     with torch.no_grad():
         x = x.detach()
-        sq = (x * x).sum(-1)                                                  # (B, N)
         chunk = max(1, MAX_PAIRS_PER_CHUNK // max(n, 1))
         rows = torch.arange(n, device=x.device)
         chunks = []
         for start in range(0, n, chunk):
             stop = min(start + chunk, n)
-            dist = sq[:, start:stop, None] + sq[:, None, :] \
-                - 2 * x[:, start:stop] @ x.transpose(1, 2)                    # (B, c, N)
-            dist = dist.clamp_min_(0)
+            dist = pairwise_sq_dist(x[:, start:stop], x)                      # (B, c, N)
             local = rows[start:stop]
             dist[:, local - start, local] = -1.0                              # self first
             chunks.append(dist.topk(k, dim=-1, largest=False, sorted=True).indices)
