@@ -29,6 +29,7 @@ from mmengine.logging import print_log
 
 from crosspt.fileio.atomic import file_lock
 
+from crosspt.datasets.auto_generate import generate_once
 from crosspt.registry import TRANSFORMS
 
 SYNTHETIC_INFO = 'synthetic_info.json'
@@ -226,19 +227,10 @@ class BaseObjectDataset(BaseDataset, metaclass=ABCMeta):
             os.path.isfile(os.path.join(self.data_root, SYNTHETIC_INFO))
 
     def _maybe_generate(self) -> None:
-        """Rank 0 generates first, the others after a barrier (a no-op on shared storage:
-        the generator is lock-protected and idempotent)."""
-        if self.auto_generate is None:
-            return
-        from mmengine.dist import barrier, get_dist_info
-
-        rank, world_size = get_dist_info()
-        if rank == 0 and self._needs_generation():
-            self._generate()
-        if world_size > 1:
-            barrier()
-            if rank != 0 and self._needs_generation():
-                self._generate()
+        """Run the synthetic generator when ``auto_generate`` is set and it is needed
+        (:func:`crosspt.datasets.auto_generate.generate_once`)."""
+        if self.auto_generate is not None:
+            generate_once(self._generate, self._needs_generation)
 
     def _generate(self) -> None:
         from crosspt.datasets import synthetic_objects

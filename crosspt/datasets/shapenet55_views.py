@@ -19,6 +19,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from mmengine.dataset import BaseDataset
 
+from crosspt.datasets.auto_generate import generate_once
 from crosspt.registry import DATASETS, TRANSFORMS
 
 SPLIT_SUBSETS: Dict[str, List[str]] = {
@@ -119,24 +120,10 @@ class ShapeNet55ViewsDataset(BaseDataset):
             os.path.isfile(os.path.join(self.data_root, SYNTHETIC_INFO))
 
     def _maybe_generate(self) -> None:
-        """Run the synthetic generator when ``auto_generate`` is set and it is needed.
-
-        Rank 0 generates first; every rank reaches the barrier (the decision to wait
-        depends only on the config, so ranks cannot disagree); then the other ranks call
-        the generator too, a no-op on a shared file system (lock-protected, idempotent)
-        that generates node-local copies otherwise.
-        """
-        if self.auto_generate is None:
-            return
-        from mmengine.dist import barrier, get_dist_info
-
-        rank, world_size = get_dist_info()
-        if rank == 0 and self._needs_generation():
-            self._generate()
-        if world_size > 1:
-            barrier()
-            if rank != 0 and self._needs_generation():
-                self._generate()
+        """Run the synthetic generator when ``auto_generate`` is set and it is needed
+        (:func:`crosspt.datasets.auto_generate.generate_once`)."""
+        if self.auto_generate is not None:
+            generate_once(self._generate, self._needs_generation)
 
     def _generate(self) -> None:
         from crosspt.datasets.synthetic import generate_synthetic_shapenet55

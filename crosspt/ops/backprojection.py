@@ -94,7 +94,15 @@ def voxel_pairs(points: np.ndarray, voxel_size: float = 0.025,
     if points.ndim != 2 or points.shape[1] != 3 or not np.isfinite(points).all():
         raise ValueError(f'points must be finite (M, 3), got shape {points.shape}')
     coords = np.floor(points / voxel_size).astype(np.int64)
-    voxels, inverse = np.unique(coords, axis=0, return_inverse=True)
+    # one int64 key per voxel (row-major over the shifted box): 1-D np.unique is ~20x
+    # faster than np.unique(axis=0) and gives the same sorted order
+    low = coords.min(axis=0) if len(coords) else np.zeros(3, np.int64)
+    shifted = coords - low
+    extent = shifted.max(axis=0) + 1 if len(coords) else np.ones(3, np.int64)
+    keys = (shifted[:, 0] * extent[1] + shifted[:, 1]) * extent[2] + shifted[:, 2]
+    unique_keys, first_of_key, inverse = np.unique(keys, return_index=True,
+                                                   return_inverse=True)
+    voxels = coords[first_of_key]
     inverse = inverse.reshape(-1)
     order = np.arange(len(points)) if rng is None else rng.permutation(len(points))
     # first occurrence of every voxel in ``order`` (np.unique sorts by voxel index)

@@ -170,6 +170,39 @@ def downsample_coords(coords: Tensor, new_stride: int) -> Tensor:
     return torch.unique(out, dim=0)
 
 
+class _GatherMatmulScatter(torch.autograd.Function):
+    """``out[o] = sum_k sum_{(i, o) in map_k} feats[i] @ weight[k]`` without keeping the
+    gathered rows for backward: they are gathered again there, so a conv's autograd
+    memory is O(N C) instead of O(sum_k P_k C) (about 15 neighbours per voxel on
+    surface-like scenes)."""
+
+    @staticmethod
+    def forward(ctx, feats: Tensor, weight: Tensor, kmap: KernelMap, num_out: int) -> Tensor:
+        out = feats.new_zeros(num_out, weight.shape[2])
+        for w_k, (in_idx, out_idx) in zip(weight.unbind(0), kmap):
+            if in_idx.numel():
+                out.index_add_(0, out_idx, feats[in_idx] @ w_k)
+        ctx.save_for_backward(feats, weight)
+        ctx.kmap = kmap
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out: Tensor):
+        feats, weight = ctx.saved_tensors
+        need_feats, need_weight = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        grad_feats = torch.zeros_like(feats) if need_feats else None
+        grad_weight = torch.zeros_like(weight) if need_weight else None
+        for k, (in_idx, out_idx) in enumerate(ctx.kmap):
+            if not in_idx.numel():
+                continue
+            g = grad_out[out_idx]                                        # (P_k, C_out)
+            if need_feats:
+                grad_feats.index_add_(0, in_idx, g @ weight[k].t())
+            if need_weight:
+                grad_weight[k] = feats[in_idx].t() @ g
+        return grad_feats, grad_weight, None, None
+
+
 def sparse_conv3d(x: SparseTensor, weight: Tensor, bias: Optional[Tensor] = None,
                   stride: int = 1, dilation: int = 1, transposed: bool = False,
                   target: Optional[SparseTensor] = None) -> SparseTensor:
@@ -224,11 +257,7 @@ def sparse_conv3d(x: SparseTensor, weight: Tensor, bias: Optional[Tensor] = None
             out_cache = SparseTensor(out_coords, x.feats[:0, :0].new_zeros(len(out_coords), 0),
                                      out_stride).cache
         x.cache[key] = (out_coords, out_cache, kmap)
-    feats = x.feats
-    out = feats.new_zeros(out_coords.shape[0], c_out)
-    for w_k, (in_idx, out_idx) in zip(weight.unbind(0), kmap):
-        if in_idx.numel():
-            out.index_add_(0, out_idx, feats[in_idx] @ w_k)
+    out = _GatherMatmulScatter.apply(x.feats, weight, kmap, out_coords.shape[0])
     if bias is not None:
         out = out + bias
     return SparseTensor(out_coords, out, out_stride, cache=out_cache)
@@ -245,12 +274,21 @@ class SparseConv3d(nn.Module):
 
     ``weight`` is (k^3, C_in, C_out) with the offset order of the module docstring
     (x slowest, per-axis offset ``i - (k - 1) // 2``); ``bias`` is (C_out,) or None.
+
+    ``backend``: ``'torch'`` (default; this module's kernel maps, CPU and CUDA, trainable)
+    or ``'spconv'`` (spconv 2.x layers, :mod:`crosspt.ops.spconv_backend`; same parameters
+    and results, strided outputs in spconv's row order, CPU inference only, fewer conv
+    shapes; ImportError with an install hint when spconv is missing, ValueError for a
+    shape it does not offer).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3,
                  stride: int = 1, dilation: int = 1, bias: bool = False,
-                 transposed: bool = False) -> None:
+                 transposed: bool = False, backend: str = 'torch') -> None:
         super().__init__()
+        if backend not in ('torch', 'spconv'):
+            raise ValueError(f"SparseConv3d: backend must be 'torch' or 'spconv', got "
+                             f'{backend!r}')
         for name, value in (('in_channels', in_channels), ('out_channels', out_channels),
                             ('kernel_size', kernel_size), ('stride', stride),
                             ('dilation', dilation)):
@@ -262,6 +300,12 @@ class SparseConv3d(nn.Module):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.dilation = kernel_size, stride, dilation
         self.transposed = transposed
+        self.backend = backend
+        self._spconv = None
+        if backend == 'spconv':
+            from crosspt.ops.spconv_backend import SpconvConv
+            self._spconv = SpconvConv(in_channels, out_channels, kernel_size, stride, dilation,
+                                      bias, transposed)
         k3 = kernel_size ** 3
         self.weight = nn.Parameter(torch.empty(k3, in_channels, out_channels))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
@@ -277,9 +321,16 @@ class SparseConv3d(nn.Module):
     def extra_repr(self) -> str:
         return (f'{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, '
                 f'stride={self.stride}, dilation={self.dilation}, '
-                f'bias={self.bias is not None}, transposed={self.transposed}')
+                f'bias={self.bias is not None}, transposed={self.transposed}'
+                + (f', backend={self.backend!r}' if self.backend != 'torch' else ''))
 
     def forward(self, x: SparseTensor, target: Optional[SparseTensor] = None) -> SparseTensor:
+        """(N, C_in) ``x`` -> (M, C_out); ``target`` only for a strided transposed conv."""
+        if self._spconv is not None:
+            if x.feats.shape[1] != self.in_channels:
+                raise ValueError(f'sparse_conv3d: x has {x.feats.shape[1]} channels, weight '
+                                 f'expects {self.in_channels}')
+            return self._spconv(x, self.weight, self.bias, self.training, target)
         return sparse_conv3d(x, self.weight, self.bias, self.stride, self.dilation,
                              self.transposed, target)
 

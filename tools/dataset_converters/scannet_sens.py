@@ -57,13 +57,6 @@ def find_sens_files(source: str) -> Dict[str, str]:
     return found
 
 
-def format_matrix(matrix: np.ndarray) -> str:
-    """4x4 matrix as 4 lines of float32-exact shortest decimals."""
-    rows = np.asarray(matrix, dtype=np.float32).reshape(4, 4)
-    return ''.join(' '.join(np.format_float_positional(v, unique=True, trim='-') for v in row)
-                   + '\n' for row in rows)
-
-
 def to_millimetres(depth: np.ndarray, depth_shift: float) -> np.ndarray:
     """(H, W) uint16 depth in 1/depth_shift metres -> uint16 millimetres (rounded, clipped)."""
     if depth_shift == 1000.0:
@@ -79,6 +72,7 @@ def convert_scene(scene: str, sens_path: str, out_dir: str,
     from tqdm import tqdm
 
     from crosspt.fileio.atomic import swap_in_dir
+    from crosspt.fileio.scannet_layout import format_matrix
     from crosspt.fileio.sens import decode_depth, read_sens
 
     header, frames = read_sens(sens_path, frame_skip=frame_skip)
