@@ -7,13 +7,16 @@
     python tools/create_data.py synthetic-modelnet40 --out-dir data/ModelNet40_synthetic
     python tools/create_data.py synthetic-shapenetpart --out-dir data/ShapeNetPart_synthetic
     python tools/create_data.py synthetic-fewshot --out-dir data/ModelNetFewshot_synthetic
+    python tools/create_data.py synthetic-scenes --out data/synthetic_scannet \
+        [--num-scenes 4 --frames-per-scene 12 --seed 0 --frame-step 25 --write-sens]
 
 ``synthetic-shapenet55`` writes a procedural stand-in for TAP's ShapeNet55 pre-training data
 in the exact layout the loader reads (``pointclouds/``, ``shapenet55v1/``, ``meshes/``).
 The ``synthetic-<object set>`` commands write labelled stand-ins of the downstream object
 data sets in their real on-disk formats (``crosspt.datasets.synthetic_objects``);
 ``synthetic-objects`` writes all four under ``<out-dir>/{scanobjectnn,modelnet40,
-shapenetpart,modelnet_fewshot}``.
+shapenetpart,modelnet_fewshot}``. ``synthetic-scenes`` writes ray-cast indoor RGB-D frames
+in the extracted ScanNet layout (``crosspt.datasets.synthetic_scenes``).
 """
 import argparse
 import os
@@ -40,6 +43,20 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     syn.add_argument('--image-size', type=int, default=224)
     syn.add_argument('--no-progress', action='store_true', help='hide the progress bar')
     _add_object_parsers(sub)
+    scenes = sub.add_parser('synthetic-scenes',
+                            help='ray-cast indoor RGB-D frames in the extracted ScanNet layout')
+    scenes.add_argument('--out', '--out-dir', dest='out_dir', default='data/synthetic_scannet',
+                        help='output directory')
+    scenes.add_argument('--num-scenes', type=int, default=4)
+    scenes.add_argument('--frames-per-scene', type=int, default=12)
+    scenes.add_argument('--seed', type=int, default=0)
+    scenes.add_argument('--frame-step', type=int, default=25,
+                        help='frame-index stride of the kept frames (0, 25, 50, ...)')
+    scenes.add_argument('--write-sens', action='store_true',
+                        help='also write <scene>/<scene>.sens with every frame (slow)')
+    scenes.add_argument('--no-invalid-pose', action='store_true',
+                        help='no all -inf pose frame in scene 0')
+    scenes.add_argument('--no-progress', action='store_true', help='hide the progress bar')
     return parser.parse_args(argv)
 
 
@@ -113,10 +130,32 @@ def _object_set(args: argparse.Namespace) -> None:
     print(f'done in {time.time() - start:.1f} s')
 
 
+def _synthetic_scenes(args: argparse.Namespace) -> None:
+    """Run the ``synthetic-scenes`` sub-command and print where the files went."""
+    from crosspt.datasets.synthetic_scenes import generate_synthetic_scannet_frames
+
+    start = time.time()
+    info = generate_synthetic_scannet_frames(
+        args.out_dir, num_scenes=args.num_scenes, frames_per_scene=args.frames_per_scene,
+        seed=args.seed, frame_step=args.frame_step, invalid_pose=not args.no_invalid_pose,
+        write_sens=args.write_sens, progress=not args.no_progress)
+    state = 'wrote' if info['created'] else 'already complete, nothing rewritten:'
+    print(f'{state} {info["data_root"]} ({len(info["files"])} files, '
+          f'{time.time() - start:.1f} s)')
+    print(f'  format: {info["format"]}')
+    for name, scene in info['scenes'].items():
+        bad = scene['invalid_pose_frames']
+        objects = sum(o['name'] not in ('wall', 'floor') for o in scene['objects'])
+        print(f'  {name}: room {scene["room_size"]} m, {objects} objects + floor and 4 walls, '
+              f'{len(scene["frames"])} frames' + (f' (-inf pose: {bad})' if bad else ''))
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     if args.dataset in OBJECT_SETS:
         _object_set(args)
+    elif args.dataset == 'synthetic-scenes':
+        _synthetic_scenes(args)
     elif args.dataset == 'synthetic-shapenet55':
         start = time.time()
         info = generate_synthetic_shapenet55(
