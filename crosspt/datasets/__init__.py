@@ -8,6 +8,8 @@ from . import transforms  # noqa: F401  (registers the transforms)
 from .label_fraction import LabelFractionDataset
 from .modelnet40 import ModelNet40H5Dataset, ModelNet40NormalDataset
 from .modelnet_fewshot import ModelNetFewShotDataset
+from .scannet_frames import ScanNetFramesDataset  # noqa: F401
+from .scannet_image_seg import ScanNetImageSegDataset  # noqa: F401
 from .scanobjectnn import ScanObjectNNDataset
 from .shapenet55_views import ShapeNet55ViewsDataset
 from .shapenetpart import ShapeNetPartDataset
@@ -18,7 +20,8 @@ _SYNTHETIC_OBJECTS = ('generate_synthetic_scanobjectnn', 'generate_synthetic_mod
 
 __all__ = ['ShapeNet55ViewsDataset', 'generate_synthetic_shapenet55', 'ScanObjectNNDataset',
            'ModelNet40H5Dataset', 'ModelNet40NormalDataset', 'ShapeNetPartDataset',
-           'ModelNetFewShotDataset', 'LabelFractionDataset', *_SYNTHETIC_OBJECTS]
+           'ModelNetFewShotDataset', 'LabelFractionDataset', *_SYNTHETIC_OBJECTS,
+           'generate_synthetic_scannet_frames']
 
 
 def __getattr__(name: str):
@@ -28,4 +31,7 @@ def __getattr__(name: str):
     if name in _SYNTHETIC_OBJECTS:
         from . import synthetic_objects
         return getattr(synthetic_objects, name)
+    if name == 'generate_synthetic_scannet_frames':
+        from .synthetic_scenes import generate_synthetic_scannet_frames
+        return generate_synthetic_scannet_frames
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

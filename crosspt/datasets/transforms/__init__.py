@@ -3,6 +3,7 @@ from .object_transforms import (FPSSamplePoints, FPSThenRandom, LoadObjectPoints
                                 PackPartSegInputs, PackPointClsInputs, RandomDropNormals,
                                 RandomJitter, RandomRotateAxis, RandomSamplePoints,
                                 RandomTranslate, ShufflePoints, TakeFirstPoints)
+from . import rgbd_transforms  # noqa: F401  (PPKT RGB-D frame transforms)
 from .tap_transforms import (CenterAndNormalize, ComputeHeight, LoadPointsFromPLY,
                              LoadViewImages, NormalizeToUnitSphere, PackTAPInputs,
                              RandomPointScaling, RandomSampleViews)
