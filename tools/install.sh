@@ -4,6 +4,7 @@
 # - keeps an already-installed torch (installs torch==2.13.0 only when none is present);
 # - builds mmcv 2.1.0 with compiled ops from source (FORCE_CUDA=0 unless CUDA is visible);
 # - installs mmdet 3.3.0 and mmdet3d 1.4.0 (--no-deps + the list that makes it import);
+# - with CROSSPT_WITH_SPCONV=1, installs spconv 2.3.8 (optional SRUNet backend);
 # - installs crosspt in editable mode.
 # A second run only checks imports and re-links crosspt: nothing cached is rebuilt.
 set -euo pipefail
@@ -45,6 +46,19 @@ else
   $PIP install -q --no-deps "mmdet3d==1.4.0" lyft-dataset-sdk nuscenes-devkit
   $PIP install -q -r requirements/mmdet3d.txt
   $PY -c "import mmdet3d.models, mmdet3d.datasets, mmdet3d.structures, mmdet3d.evaluation"
+fi
+
+# Optional spconv backend for SRUNet (CROSSPT_WITH_SPCONV=1): inference on CPU, training on
+# CUDA only.  --no-deps keeps the installed torch; these are its import-time dependencies.
+if [ "${CROSSPT_WITH_SPCONV:-0}" = "1" ]; then
+  if have "import spconv.pytorch"; then
+    log "spconv $($PY -c 'import spconv; print(spconv.__version__)') imports"
+  else
+    log "installing spconv 2.3.8 (CPU wheel; --no-deps)"
+    $PIP install -q --no-deps "spconv==2.3.8" "cumm==0.7.11" "pccm==0.4.16" \
+      "ccimport==0.4.4" "fire==0.7.1" "lark==1.3.1" "portalocker==4.4.2" \
+      "pybind11==3.1.0" requests
+  fi
 fi
 
 $PIP install -q --no-deps --no-build-isolation -e .

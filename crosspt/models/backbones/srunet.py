@@ -40,10 +40,11 @@ class ConvBNReLU(nn.Module):
     """SparseConv3d -> SparseBatchNorm -> SparseReLU (the conv has no bias)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 transposed: bool = False, bn_momentum: float = 0.1) -> None:
+                 transposed: bool = False, bn_momentum: float = 0.1,
+                 backend: str = 'torch') -> None:
         super().__init__()
         self.conv = SparseConv3d(in_channels, out_channels, kernel_size, stride,
-                                 transposed=transposed)
+                                 transposed=transposed, backend=backend)
         self.bn = SparseBatchNorm(out_channels, momentum=bn_momentum)
         self.relu = SparseReLU()
 
@@ -54,17 +55,18 @@ class ConvBNReLU(nn.Module):
 class BasicBlock(nn.Module):
     """Sparse ResNet BasicBlock on fixed coordinates; 1x1 conv + BN shortcut if widths differ."""
 
-    def __init__(self, in_channels: int, out_channels: int, bn_momentum: float = 0.1) -> None:
+    def __init__(self, in_channels: int, out_channels: int, bn_momentum: float = 0.1,
+                 backend: str = 'torch') -> None:
         super().__init__()
-        self.conv1 = SparseConv3d(in_channels, out_channels, 3)
+        self.conv1 = SparseConv3d(in_channels, out_channels, 3, backend=backend)
         self.bn1 = SparseBatchNorm(out_channels, momentum=bn_momentum)
-        self.conv2 = SparseConv3d(out_channels, out_channels, 3)
+        self.conv2 = SparseConv3d(out_channels, out_channels, 3, backend=backend)
         self.bn2 = SparseBatchNorm(out_channels, momentum=bn_momentum)
         self.relu = SparseReLU()
         self.downsample = None
         if in_channels != out_channels:
             self.downsample = nn.Sequential(
-                SparseConv3d(in_channels, out_channels, 1),
+                SparseConv3d(in_channels, out_channels, 1, backend=backend),
                 SparseBatchNorm(out_channels, momentum=bn_momentum))
 
     def forward(self, x: SparseTensor) -> SparseTensor:
@@ -74,9 +76,9 @@ class BasicBlock(nn.Module):
 
 
 def make_blocks(in_channels: int, out_channels: int, num_blocks: int,
-                bn_momentum: float) -> nn.Sequential:
+                bn_momentum: float, backend: str = 'torch') -> nn.Sequential:
     return nn.Sequential(*[
-        BasicBlock(in_channels if i == 0 else out_channels, out_channels, bn_momentum)
+        BasicBlock(in_channels if i == 0 else out_channels, out_channels, bn_momentum, backend)
         for i in range(num_blocks)
     ])
 
@@ -93,38 +95,48 @@ class SRUNet(BaseModule):
         layers: BasicBlocks per stage, same order as ``planes``.
         stem_kernel_size: stem conv kernel (3 for PPKT, ppkt.md §2.4).
         bn_momentum: PyTorch-convention BN momentum.
+        backend: sparse conv backend of every conv: 'torch' (default, trainable on CPU and
+            CUDA) or 'spconv' (spconv 2.x layers, same parameters and state dict; on CPU
+            inference only, a forward that needs gradients raises).  Config:
+            ``backbone=dict(type='SRUNet', backend='spconv')``.
     """
+    input_format = 'sparse'   # takes a SparseTensor (PPKT and the segmentors rely on it)
 
     def __init__(self, in_channels: int = 3, out_channels: Optional[int] = 128,
                  stem_channels: int = 32,
                  planes: Sequence[int] = (32, 64, 128, 256, 256, 128, 96, 96),
                  layers: Sequence[int] = (2, 3, 4, 6, 2, 2, 2, 2), stem_kernel_size: int = 3,
-                 bn_momentum: float = 0.05,
+                 bn_momentum: float = 0.05, backend: str = 'torch',
                  init_cfg: Optional[Union[Dict, List[Dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(planes) != 8 or len(layers) != 8:
             raise ValueError(f'SRUNet: planes and layers need 8 entries (4 encoder + 4 decoder '
                              f'stages), got planes={list(planes)}, layers={list(layers)}')
         self.in_channels = in_channels
+        self.backend = backend
         self.stem = ConvBNReLU(in_channels, stem_channels, stem_kernel_size,
-                               bn_momentum=bn_momentum)
+                               bn_momentum=bn_momentum, backend=backend)
         self.down = nn.ModuleList()
         self.enc = nn.ModuleList()
         width, skips = stem_channels, [stem_channels]
         for i in range(4):
-            self.down.append(ConvBNReLU(width, width, 2, 2, bn_momentum=bn_momentum))
-            self.enc.append(make_blocks(width, planes[i], layers[i], bn_momentum))
+            self.down.append(ConvBNReLU(width, width, 2, 2, bn_momentum=bn_momentum,
+                                        backend=backend))
+            self.enc.append(make_blocks(width, planes[i], layers[i], bn_momentum, backend))
             width = planes[i]
             skips.append(width)
         self.up = nn.ModuleList()
         self.dec = nn.ModuleList()
         for i in range(4):
             p = planes[4 + i]
-            self.up.append(ConvBNReLU(width, p, 2, 2, transposed=True, bn_momentum=bn_momentum))
-            self.dec.append(make_blocks(p + skips[3 - i], p, layers[4 + i], bn_momentum))
+            self.up.append(ConvBNReLU(width, p, 2, 2, transposed=True, bn_momentum=bn_momentum,
+                                      backend=backend))
+            self.dec.append(make_blocks(p + skips[3 - i], p, layers[4 + i], bn_momentum,
+                                        backend))
             width = p
         self.feat_channels = width
-        self.head = SparseConv3d(width, out_channels, 1, bias=True) if out_channels else None
+        self.head = (SparseConv3d(width, out_channels, 1, bias=True, backend=backend)
+                     if out_channels else None)
         self.out_channels = out_channels or width
         self._init_conv_weights()
 
