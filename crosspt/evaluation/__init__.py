@@ -1,4 +1,5 @@
 from .classification_metric import ClassificationAccuracy
+from .image_seg_metric import ImageSegMIoU  # noqa: F401
 from .part_seg_metric import SHAPENETPART_PARTS, PartSegMIoU, shape_iou
 from .view_metric import ViewGenerationMetric
 

@@ -27,6 +27,20 @@ def test_upl_sample_equals_the_full_map_at_those_pixels():
     torch.testing.assert_close(allpix, full[1].flatten(1).t())
 
 
+def test_upl_sample_at_an_image_size_that_is_not_a_stride_multiple():
+    # 240x320 images give an 8x10 layer4 map (ceil(240/32) = 8); UPL upsamples to 240x320
+    torch.manual_seed(1)
+    upl = UpsamplingProjection(in_channels=6, out_channels=4, scale=32).double()
+    fmap = torch.randn(1, 6, 8, 10, dtype=torch.float64)
+    full = F.interpolate(F.conv2d(fmap, upl.proj.weight, upl.proj.bias), size=(240, 320),
+                         mode='bilinear', align_corners=True)
+    torch.testing.assert_close(upl(fmap, image_size=(240, 320)), full)
+    r, c = torch.tensor([0, 239, 120, 7]), torch.tensor([319, 0, 160, 33])
+    torch.testing.assert_close(
+        upl.sample(fmap, torch.zeros(4, dtype=torch.long), r, c, image_size=(240, 320)),
+        full[0, :, r, c].t())
+
+
 def test_upl_sample_gradients_match_the_full_map():
     torch.manual_seed(1)
     upl = UpsamplingProjection(in_channels=4, out_channels=3, scale=8).double()

@@ -7,7 +7,7 @@ sum to 1), so the feature of one output pixel is the conv applied to the bilinea
 interpolated low-resolution feature at that pixel.  :meth:`sample` computes exactly
 that for K pixels, without the (B, C_out, H, W) map (3.8 GB for PPKT's batch of 24).
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -33,27 +33,35 @@ class UpsamplingProjection(BaseModule):
         self.scale = int(scale)
         self.proj = nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=True)
 
-    def output_size(self, feature_map: Tensor) -> Tuple[int, int]:
+    def output_size(self, feature_map: Tensor,
+                    image_size: Optional[Tuple[int, int]] = None) -> Tuple[int, int]:
+        """(H, W) of the upsampled map: ``image_size`` when given (an image whose side is
+        not a multiple of the stride, e.g. 240 -> layer4 8 -> 240), else h*scale, w*scale."""
+        if image_size is not None:
+            return int(image_size[0]), int(image_size[1])
         return feature_map.shape[-2] * self.scale, feature_map.shape[-1] * self.scale
 
-    def forward(self, feature_map: Tensor) -> Tensor:
-        """Full map: (B, C_in, h, w) -> (B, C_out, h*scale, w*scale)."""
-        return F.interpolate(self.proj(feature_map), size=self.output_size(feature_map),
+    def forward(self, feature_map: Tensor,
+                image_size: Optional[Tuple[int, int]] = None) -> Tensor:
+        """Full map: (B, C_in, h, w) -> (B, C_out, H, W), (H, W) = :meth:`output_size`."""
+        return F.interpolate(self.proj(feature_map),
+                             size=self.output_size(feature_map, image_size),
                              mode='bilinear', align_corners=True)
 
     def sample(self, feature_map: Tensor, batch_idx: Tensor, rows: Tensor,
-               cols: Tensor) -> Tensor:
-        """UPL features of K output pixels, equal to ``forward(feature_map)[b, :, r, c]``.
+               cols: Tensor, image_size: Optional[Tuple[int, int]] = None) -> Tensor:
+        """UPL features of K output pixels, equal to
+        ``forward(feature_map, image_size)[b, :, r, c]``.
 
         Args:
             feature_map: (B, C_in, h, w).
-            batch_idx, rows, cols: (K,) long, pixel positions in the (h*scale, w*scale)
-                output.
+            batch_idx, rows, cols: (K,) long, pixel positions in the (H, W) output.
+            image_size: (H, W) of the output; default (h*scale, w*scale).
         Returns:
             (K, C_out).
         """
         b, _, h, w = feature_map.shape
-        big_h, big_w = self.output_size(feature_map)
+        big_h, big_w = self.output_size(feature_map, image_size)
         for name, idx, size in (('batch_idx', batch_idx, b), ('rows', rows, big_h),
                                 ('cols', cols, big_w)):
             if idx.dim() != 1 or idx.numel() != batch_idx.numel():

@@ -1,0 +1,90 @@
+"""Pixel accuracy and mIoU of 2D semantic segmentation from one confusion matrix over
+all evaluated images (the ScanNet / mmdet3d convention, downstream.md §2.1)."""
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+
+from crosspt.registry import METRICS
+
+from .utils import sample_field
+
+
+def confusion_matrix(gt: np.ndarray, pred: np.ndarray, num_classes: int,
+                     ignore_index: int) -> np.ndarray:
+    """(K, K) int64 counts, rows = ground truth, columns = prediction, over the pixels
+    whose ground truth is not ``ignore_index``."""
+    gt, pred = np.asarray(gt).reshape(-1), np.asarray(pred).reshape(-1)
+    keep = gt != ignore_index
+    gt, pred = gt[keep].astype(np.int64), pred[keep].astype(np.int64)
+    for name, values in (('gt_sem_seg', gt), ('pred_sem_seg', pred)):
+        if values.size and (values.min() < 0 or values.max() >= num_classes):
+            raise ValueError(f'ImageSegMIoU: {name} holds ids {int(values.min())}..'
+                             f'{int(values.max())}, outside [0, {num_classes}) (ignore_index '
+                             f'{ignore_index})')
+    return np.bincount(gt * num_classes + pred, minlength=num_classes ** 2) \
+        .reshape(num_classes, num_classes)
+
+
+def scores_from_confusion(conf: np.ndarray) -> Dict[str, float]:
+    """``aAcc`` = correct / labelled pixels; ``mIoU`` = mean over classes with
+    TP + FP + FN > 0 of TP / (TP + FP + FN); ``mAcc`` = mean over classes present in
+    the ground truth of TP / (TP + FN).  Percent."""
+    conf = conf.astype(np.float64)
+    tp = np.diag(conf)
+    gt_count, pred_count = conf.sum(1), conf.sum(0)
+    union = gt_count + pred_count - tp
+    total = conf.sum()
+    if total == 0:
+        raise ValueError('ImageSegMIoU: no labelled pixel was evaluated')
+    iou = tp[union > 0] / union[union > 0]
+    acc = tp[gt_count > 0] / gt_count[gt_count > 0]
+    return dict(aAcc=100.0 * tp.sum() / total, mIoU=100.0 * float(iou.mean()),
+                mAcc=100.0 * float(acc.mean()))
+
+
+@METRICS.register_module()
+class ImageSegMIoU(BaseMetric):
+    """Data samples provide ``gt_sem_seg`` and ``pred_sem_seg`` ((H, W) ids).
+
+    Args:
+        num_classes: K (20 for ScanNet).
+        ignore_index: ground-truth id that is not evaluated (255).
+        class_names: when given, per-class IoU is reported as ``IoU.<name>``.
+    """
+
+    default_prefix = 'seg2d'
+
+    def __init__(self, num_classes: int = 20, ignore_index: int = 255,
+                 class_names: Optional[Sequence[str]] = None, collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if class_names is not None and len(class_names) != num_classes:
+            raise ValueError(f'ImageSegMIoU: {len(class_names)} class_names for num_classes='
+                             f'{num_classes}')
+        self.num_classes, self.ignore_index = int(num_classes), int(ignore_index)
+        self.class_names = None if class_names is None else tuple(class_names)
+
+    def process(self, data_batch, data_samples: Sequence) -> None:
+        for sample in data_samples:
+            gt = torch.as_tensor(sample_field(sample, 'gt_sem_seg', 'ImageSegMIoU')).cpu()
+            pred = torch.as_tensor(sample_field(sample, 'pred_sem_seg', 'ImageSegMIoU')).cpu()
+            if gt.shape != pred.shape:
+                raise ValueError(f'ImageSegMIoU: gt_sem_seg {tuple(gt.shape)} and pred_sem_seg '
+                                 f'{tuple(pred.shape)} differ in shape')
+            self.results.append(confusion_matrix(gt.numpy(), pred.numpy(), self.num_classes,
+                                                 self.ignore_index))
+
+    def compute_metrics(self, results: List[np.ndarray]) -> Dict[str, float]:
+        if not results:
+            raise ValueError('ImageSegMIoU: no samples were evaluated')
+        conf = np.sum(results, axis=0)
+        metrics = scores_from_confusion(conf)
+        if self.class_names is not None:
+            tp = np.diag(conf).astype(np.float64)
+            union = conf.sum(0) + conf.sum(1) - tp
+            for name, t, u in zip(self.class_names, tp, union):
+                if u > 0:
+                    metrics[f'IoU.{name}'] = 100.0 * float(t / u)
+        return metrics
