@@ -24,6 +24,9 @@ def parse_args() -> argparse.Namespace:
                         help='resume from CKPT, or from the latest checkpoint in the work dir '
                         'when given without a path (restores optimizer, scheduler, iteration)')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (CUDA)')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help="scale the lr by (GPUs x batch_size) / the config's "
+                        'auto_scale_lr.base_batch_size (linear scaling rule)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. train_dataloader.batch_size=4')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
@@ -41,6 +44,10 @@ def build_cfg(args: argparse.Namespace) -> Config:
             raise RuntimeError('--amp needs CUDA: mmengine AmpOptimWrapper does not run on CPU')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
+    if args.auto_scale_lr:
+        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+            raise KeyError(f'--auto-scale-lr: {args.config} has no auto_scale_lr.base_batch_size')
+        cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:

@@ -1,0 +1,20 @@
+# PPKT (ppkt.md §1-2): frozen ImageNet ResNet-50 teacher (layer4, 2048 x H/32 x W/32),
+# trainable UPL (1x1 conv 2048->128 + bilinear x32), SR-UNet34 student (96-d voxel
+# features) with a 96->128 linear projection, PPNCE over K pairs at tau 0.04.
+# Teacher weights: torchvision's IMAGENET1K_V1 ResNet-50 (needs torchvision), or a local
+# file: CROSSPT_TEACHER=/path/to/resnet50-0676ba61.pth python tools/train.py ...
+model = dict(
+    type='PPKT',
+    backbone=dict(type='SRUNet', in_channels=3, out_channels=None, stem_channels=32,
+                  planes=(32, 64, 128, 256, 256, 128, 96, 96),
+                  layers=(2, 3, 4, 6, 2, 2, 2, 2), stem_kernel_size=3, bn_momentum=0.05),
+    teacher=dict(type='ImageTeacher', backbone=dict(type='ResNet', depth=50),
+                 checkpoint='{{$CROSSPT_TEACHER:torchvision://resnet50}}'),
+    upl=dict(type='UpsamplingProjection', in_channels=2048, out_channels=128, scale=32),
+    loss=dict(type='PPNCELoss', temperature=0.04, normalize=True),
+    projection_channels=128,
+    projection='linear',        # [UNVERIFIED] form of the 3D projection (ppkt.md §2.4)
+    num_pairs=4096,             # [UNVERIFIED] K (PointContrast / SLidR value)
+    one_pixel_per_voxel=True,   # [UNVERIFIED] pairing option (b), ppkt.md §2.1
+    voxel_size=0.025,
+    data_preprocessor=dict(type='PPKTDataPreprocessor'))
