@@ -8,9 +8,7 @@ under ``data/test_cache/`` (deterministic).
 """
 import glob
 import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from mmengine.registry import DefaultScope
 
 import crosspt.models  # noqa: F401
 from crosspt.registry import MODELS
+from tool_runner import run
 
 REPO = Path(__file__).resolve().parents[2]
 BENCHMARKS = sorted(Path(p).name for p in glob.glob(str(REPO / 'configs/tap/benchmarks/*.py')))
@@ -116,15 +115,6 @@ def test_elite_checkpoint_into_the_full_pointmlp_is_a_shape_error(tap_backbones)
 
 
 # ----------------------------------------------------------------------------- runs
-
-
-def run(cmd, env=None, timeout=900) -> str:
-    env = dict(os.environ, OMP_NUM_THREADS='2', **(env or {}))
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
-                          env=env)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f'{" ".join(map(str, cmd))} failed:\n{output[-4000:]}'
-    return output
 
 
 def losses(work_dir: Path) -> list:
