@@ -242,7 +242,7 @@ def test_class_loss_no_object_weight_and_num_boxes_normalisation():
                  * 2, smin, ext)
     assert float(empty['loss_cls']) > 0
     assert all(float(empty[f'loss_{n}']) == 0 for n in ('center', 'size', 'giou', 'angle_reg'))
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(ValueError, match='rotated boxes'):
         crit([out2], [dict(boxes=torch.tensor([[1.0, 1, 1, 1, 1, 1, 0.3]]),
                            labels=torch.tensor([0]))] * 2, smin, ext)
 

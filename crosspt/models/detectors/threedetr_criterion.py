@@ -9,7 +9,7 @@ Facts implemented (downstream.md §1.4-1.6):
   target share one normalisation.
 - GIoU is the 3D generalised IoU of axis-aligned boxes (the path 3DETR takes when no GT box
   has an angle, i.e. ScanNet).  Rotated GIoU is not implemented: GT boxes with a non-zero
-  yaw raise ``NotImplementedError``, and predicted yaws are ignored by the GIoU.
+  yaw raise ``ValueError``, and predicted yaws are ignored by the GIoU.
 - Matching cost per batch item (queries x GT): ``giou * (-GIoU) + cls * (-p(gt class))
   + center * L1(normalised centres) + objectness * (-objectness)`` with weights
   2 / 1 / 0 / 0, solved by :func:`scipy.optimize.linear_sum_assignment` on CPU, and redone
@@ -247,8 +247,9 @@ class ThreeDETRCriterion(nn.Module):
                                  f'{int(labels.max())}]')
             yaw = boxes[:, 6] if boxes.shape[-1] == 7 else boxes.new_zeros(len(boxes))
             if bool((yaw != 0).any()):
-                raise NotImplementedError('ThreeDETRCriterion: only axis-aligned GT boxes '
-                                          '(yaw 0) are supported; the GIoU is axis-aligned')
+                raise ValueError(f'ThreeDETRCriterion: target {b} has rotated boxes; only '
+                                 'axis-aligned GT boxes (yaw 0, as in ScanNet) are supported '
+                                 'because the GIoU is axis-aligned')
             center, size = normalize_gt_boxes(boxes, scene_min[b], scene_extent[b])
             angle_cls, angle_res = angle_to_bin(yaw, self.num_angle_bins)
             prepared.append(dict(boxes=boxes[:, :6], labels=labels, center_normalized=center,

@@ -11,12 +11,13 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseDataPreprocessor, BaseModel
+from mmengine.model import BaseDataPreprocessor
 from mmengine.structures import BaseDataElement
 from torch import Tensor, nn
 
 from crosspt.registry import MODELS
 
+from ..base import PointAlgorithm
 from .teacher import IMAGENET_MEAN, IMAGENET_STD, images_to_unit_range, imagenet_normalize
 
 
@@ -60,7 +61,7 @@ class ImageSegDataPreprocessor(BaseDataPreprocessor):
 
 
 @MODELS.register_module()
-class ImageSegmentor(BaseModel):
+class ImageSegmentor(PointAlgorithm):
     """ResNet + light head for per-pixel classification.
 
     Args:
@@ -96,17 +97,6 @@ class ImageSegmentor(BaseModel):
         self.cls_seg = nn.Conv2d(channels[0], num_classes, kernel_size=1)
         nn.init.normal_(self.cls_seg.weight, std=0.01)
         nn.init.zeros_(self.cls_seg.bias)
-
-    def forward(self, inputs: Tensor, data_samples: Optional[Sequence[BaseDataElement]] = None,
-                mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self.tensor(inputs)
-        raise ValueError(f"ImageSegmentor.forward: mode must be 'loss', 'predict' or 'tensor', "
-                         f'got {mode!r}')
 
     def tensor(self, inputs: Tensor) -> Tensor:
         """(B, 3, H, W) normalised images -> (B, K, H, W) logits."""
