@@ -12,6 +12,7 @@ from typing import Any, List
 
 import numpy as np
 import torch
+from mmengine.config import ConfigDict
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
@@ -35,8 +36,9 @@ def _history_buffer_getattr(owner: Any, name: str) -> Any:
 
 
 def checkpoint_safe_globals() -> List[Any]:
-    """Plain-data types mmengine puts into training checkpoints."""
-    allowed: List[Any] = [HistoryBuffer, np.ndarray, np.dtype,
+    """Plain-data types mmengine puts into training checkpoints (``ConfigDict``: a dict
+    subclass, in ``meta.dataset_meta`` when a config passes ``metainfo``)."""
+    allowed: List[Any] = [HistoryBuffer, ConfigDict, np.ndarray, np.dtype,
                           (_history_buffer_getattr, 'builtins.getattr')]
     multiarray = getattr(np, '_core', None) or np.core
     allowed.append(multiarray.multiarray._reconstruct)

@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.logging import HistoryBuffer
 
 from crosspt.engine.checkpoint import load_checkpoint_file
@@ -37,6 +37,18 @@ def test_loads_mmengine_style_training_state(tmp_path):
     assert loaded['meta']['iter'] == 30 and loaded['meta']['seed'] == 7
     assert loaded['message_hub']['log_scalars']['train/loss'].mean() == pytest.approx(0.375)
     assert loaded['message_hub']['runtime_info']['arr'].tolist() == [0, 1, 2]
+
+
+def test_loads_config_dicts_mmengine_writes_into_meta(tmp_path):
+    """mmdet3d datasets built from a config keep ConfigDicts in their metainfo, which the
+    Runner saves as ``meta.dataset_meta``."""
+    meta = dict(dataset_meta=dict(label_mapping=ConfigDict({0: 1}),
+                                  box_cfg=ConfigDict(type='x', dims=[1, 2])))
+    path = tmp_path / 'ckpt.pth'
+    torch.save(dict(meta=meta, state_dict={'w': torch.ones(1)}), path)
+    loaded = load_checkpoint_file(str(path))['meta']['dataset_meta']
+    assert isinstance(loaded['box_cfg'], ConfigDict)
+    assert loaded['box_cfg'].dims == [1, 2] and loaded['label_mapping'] == {0: 1}
 
 
 def test_refuses_code_in_a_tampered_checkpoint(tmp_path):
