@@ -37,13 +37,12 @@ import hashlib
 import json
 import os
 import pickle
-import shutil
-from typing import Callable, Dict, List, Sequence, Tuple, Union
+from typing import Callable, Dict, Sequence, Tuple, Union
 
 import numpy as np
 
 from .modelnet40 import MODELNET40_CLASSES
-from crosspt.fileio.atomic import file_lock, swap_in_dir
+from crosspt.fileio.atomic import write_dataset_once
 
 from .object_datasets import SYNTHETIC_INFO
 from .scanobjectnn import SCANOBJECTNN_CLASSES, scanobjectnn_h5_name
@@ -151,11 +150,6 @@ def _write_text(path: str, text: str) -> None:
         f.write(text)
 
 
-def _list_files(root: str) -> List[str]:
-    return sorted(os.path.relpath(os.path.join(d, n), root)
-                  for d, _, names in os.walk(root) for n in names)
-
-
 def _is_complete(root: str, generator: str, params: dict) -> bool:
     try:
         with open(os.path.join(root, SYNTHETIC_INFO)) as f:
@@ -170,31 +164,12 @@ def _is_complete(root: str, generator: str, params: dict) -> bool:
 def _generate(data_root: PathLike, name: str, params: dict, write: Callable[[str], dict]
               ) -> dict:
     """Run ``write(tmp_dir) -> info fields`` unless ``data_root`` is already complete."""
-    root = os.path.abspath(os.fspath(data_root)).rstrip(os.sep)
     generator = f'crosspt.datasets.synthetic_objects.{name}'
-    parent = os.path.dirname(root)
-    os.makedirs(parent, exist_ok=True)
-    info_path = os.path.join(root, SYNTHETIC_INFO)
-    with file_lock(root + '.lock'):
-        if _is_complete(root, generator, params):
-            with open(info_path) as f:
-                return {**json.load(f), 'data_root': root, 'created': False}
-        if os.path.exists(root) and os.listdir(root) and not os.path.isfile(info_path):
-            raise ValueError(f'{name}: {root} exists, is not empty and holds no '
-                             f'{SYNTHETIC_INFO}; refusing to replace it (real data?)')
-        tmp = os.path.join(parent, f'.{os.path.basename(root)}.tmp-{os.getpid()}')
-        shutil.rmtree(tmp, ignore_errors=True)
-        os.makedirs(tmp)
-        try:
-            fields = write(tmp)
-            info = {'format_version': FORMAT_VERSION, 'generator': generator,
-                    'params': params, **fields, 'files': _list_files(tmp)}
-            with open(os.path.join(tmp, SYNTHETIC_INFO), 'w') as f:
-                json.dump(info, f, indent=1)
-            swap_in_dir(tmp, root)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return {**info, 'data_root': root, 'created': True}
+    return write_dataset_once(
+        data_root, name, SYNTHETIC_INFO,
+        is_complete=lambda root: _is_complete(root, generator, params),
+        write=lambda tmp, _bar: write(tmp),
+        header={'format_version': FORMAT_VERSION, 'generator': generator, 'params': params})
 
 
 def _check_counts(name: str, **counts: int) -> None:

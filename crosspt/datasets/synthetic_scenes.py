@@ -84,14 +84,13 @@ import io
 import json
 import math
 import os
-import shutil
 import zlib
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from crosspt.fileio.atomic import file_lock, swap_in_dir
+from crosspt.fileio.atomic import write_dataset_once
 from crosspt.fileio.scannet_layout import (INTRINSIC_FILES, write_color, write_depth,
                                            write_label, write_matrix)
 
@@ -1268,11 +1267,6 @@ def _write_scene_frames(scene: Scene, scene_dir: str, frames_per_scene: int, fra
     return written
 
 
-def _list_files(root: str) -> List[str]:
-    return sorted(os.path.relpath(os.path.join(d, n), root)
-                  for d, _, names in os.walk(root) for n in names)
-
-
 def _is_complete(root: str, generator: str, params: dict) -> bool:
     try:
         with open(os.path.join(root, SYNTHETIC_INFO)) as f:
@@ -1335,59 +1329,37 @@ def generate_synthetic_scannet_frames(data_root: PathLike, num_scenes: int = 4,
               'invalid_pose': bool(invalid_pose), 'write_sens': bool(write_sens),
               'max_depth': float(max_depth), 'jpeg_quality': int(jpeg_quality)}
     generator = f'crosspt.datasets.synthetic_scenes.{name}'
-    root = os.path.abspath(os.fspath(data_root)).rstrip(os.sep)
-    parent = os.path.dirname(root)
-    os.makedirs(parent, exist_ok=True)
-    info_path = os.path.join(root, SYNTHETIC_INFO)
-    with file_lock(root + '.lock'):
-        if _is_complete(root, generator, params):
-            with open(info_path) as f:
-                return {**json.load(f), 'data_root': root, 'created': False}
-        if os.path.exists(root) and os.listdir(root) and not os.path.isfile(info_path):
-            raise ValueError(f'{name}: {root} exists, is not empty and holds no '
-                             f'{SYNTHETIC_INFO}; refusing to replace it (real data?)')
-        tmp = os.path.join(parent, f'.{os.path.basename(root)}.tmp-{os.getpid()}')
-        shutil.rmtree(tmp, ignore_errors=True)
-        os.makedirs(tmp)
-        bar = None
-        try:
-            if progress:
-                from tqdm import tqdm
-                bar = tqdm(total=num_scenes * frames_per_scene, desc='synthetic scannet',
-                           unit='frame')
-            k_depth, k_color = default_intrinsics(depth_size, color_size)
-            middle = frame_step * (frames_per_scene // 2)
-            scenes = {}
-            for s in range(num_scenes):
-                scene = generate_scene(seed, s)
-                scene_dir = os.path.join(tmp, scene.name)
-                invalid = [middle] if invalid_pose and s == 0 else []
-                frames = _write_scene_frames(scene, scene_dir, frames_per_scene, frame_step,
-                                             depth_size, color_size, invalid, max_depth,
-                                             jpeg_quality, bar)
-                if write_sens:
-                    write_scene_sens(scene, os.path.join(scene_dir, f'{scene.name}.sens'),
-                                     frames_per_scene * frame_step, depth_size, color_size,
-                                     invalid, max_depth, jpeg_quality)
-                scenes[scene.name] = {
-                    'index': s, 'room_size': list(scene.size), 'frames': frames,
-                    'invalid_pose_frames': invalid,
-                    'objects': [_object_info(o) for o in scene.objects]}
-            info = {'format_version': FORMAT_VERSION, 'generator': generator,
-                    'params': params,
-                    'format': 'extracted ScanNet layout: <scene>/color/<i>.jpg, '
-                              'depth/<i>.png (uint16 mm), pose/<i>.txt (4x4 camera-to-world), '
-                              'intrinsic/*.txt, label-filt/<i>.png (NYU40 ids), '
-                              'instance-filt/<i>.png; z-up world, floor at z = 0',
-                    'class_map': {str(k): v for k, v in NYU40_CLASSES.items()},
-                    'intrinsic_depth': k_depth.tolist(), 'intrinsic_color': k_color.tolist(),
-                    'scenes': scenes}
-            info['files'] = _list_files(tmp)
-            with open(os.path.join(tmp, SYNTHETIC_INFO), 'w') as f:
-                json.dump(info, f, indent=1)
-            swap_in_dir(tmp, root)
-        finally:
-            if bar is not None:
-                bar.close()
-            shutil.rmtree(tmp, ignore_errors=True)
-    return {**info, 'data_root': root, 'created': True}
+
+    def write(tmp: str, bar) -> dict:
+        k_depth, k_color = default_intrinsics(depth_size, color_size)
+        middle = frame_step * (frames_per_scene // 2)
+        scenes = {}
+        for s in range(num_scenes):
+            scene = generate_scene(seed, s)
+            scene_dir = os.path.join(tmp, scene.name)
+            invalid = [middle] if invalid_pose and s == 0 else []
+            frames = _write_scene_frames(scene, scene_dir, frames_per_scene, frame_step,
+                                         depth_size, color_size, invalid, max_depth,
+                                         jpeg_quality, bar)
+            if write_sens:
+                write_scene_sens(scene, os.path.join(scene_dir, f'{scene.name}.sens'),
+                                 frames_per_scene * frame_step, depth_size, color_size,
+                                 invalid, max_depth, jpeg_quality)
+            scenes[scene.name] = {
+                'index': s, 'room_size': list(scene.size), 'frames': frames,
+                'invalid_pose_frames': invalid,
+                'objects': [_object_info(o) for o in scene.objects]}
+        return {'format': 'extracted ScanNet layout: <scene>/color/<i>.jpg, '
+                          'depth/<i>.png (uint16 mm), pose/<i>.txt (4x4 camera-to-world), '
+                          'intrinsic/*.txt, label-filt/<i>.png (NYU40 ids), '
+                          'instance-filt/<i>.png; z-up world, floor at z = 0',
+                'class_map': {str(k): v for k, v in NYU40_CLASSES.items()},
+                'intrinsic_depth': k_depth.tolist(), 'intrinsic_color': k_color.tolist(),
+                'scenes': scenes}
+
+    return write_dataset_once(
+        data_root, name, SYNTHETIC_INFO,
+        is_complete=lambda root: _is_complete(root, generator, params), write=write,
+        header={'format_version': FORMAT_VERSION, 'generator': generator, 'params': params},
+        progress=dict(total=num_scenes * frames_per_scene, desc='synthetic scannet',
+                      unit='frame') if progress else None)

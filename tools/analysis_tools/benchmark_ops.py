@@ -12,13 +12,13 @@ Prints, in one run:
     (FLOPs counted by torch.utils.flop_counter) as a fraction of that matmul rate.
 Ratios are crosspt time / reference time (lower is better; targets: FPS <= 1.5,
 kNN <= 2). Times are the median of ``--repeats`` runs after one warm-up.
+Scene-scale 3DETR timings (10k-100k points, growth exponents, peak RSS) are in the
+sibling script benchmark_scene.py.
 """
 import argparse
 import os.path as osp
-import statistics
 import sys
-import time
-from typing import Callable, Dict, List
+from typing import Dict, List
 
 import numpy as np
 import torch
@@ -26,16 +26,7 @@ import torch
 sys.path.insert(0, osp.join(osp.dirname(__file__), '..', '..'))
 
 from crosspt.ops import furthest_point_sample, knn  # noqa: E402
-
-
-def timeit(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from crosspt.utils.benchmark import timeit  # noqa: E402
 
 
 def row(name: str, seconds: Dict[str, float], reference: str) -> None:

@@ -49,7 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import torch
 
@@ -57,6 +57,7 @@ sys.path.insert(0, osp.join(osp.dirname(__file__), '..', '..'))
 
 from crosspt.ops import SparseConv3d, SparseTensor, voxelize  # noqa: E402
 from crosspt.ops.spconv_backend import spconv_unavailable_reason  # noqa: E402
+from crosspt.utils.benchmark import max_rss_mb, timeit  # noqa: E402
 
 VOXEL = 0.025   # voxel edge (m)
 SPACING = 0.0125  # surface sampling step (m)
@@ -129,22 +130,7 @@ def surface_voxels(target: int, seed: int = 0) -> SparseTensor:
     return SparseTensor(torch.cat(coords), torch.cat(feats))
 
 
-# ----------------------------------------------------------------------------- timing
-def timeit(fn: Callable[[], object], repeats: int, warmup: bool = True) -> float:
-    if warmup:
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def max_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
+# ----------------------------------------------------------------------------- memory
 def _meminfo_mb(field: str, path: str = '/proc/meminfo') -> float:
     with open(path) as f:
         for line in f:
