@@ -9,6 +9,9 @@
     python tools/create_data.py synthetic-fewshot --out-dir data/ModelNetFewshot_synthetic
     python tools/create_data.py synthetic-scenes --out data/synthetic_scannet \
         [--num-scenes 4 --frames-per-scene 12 --seed 0 --frame-step 25 --write-sens]
+    python tools/create_data.py synthetic-scannet-mmdet3d \
+        [--out-dir data/synthetic_scannet_mmdet3d --num-scenes 12 --num-val-scenes 4 \
+         --num-points 50000 --seed 0]
 
 ``synthetic-shapenet55`` writes a procedural stand-in for TAP's ShapeNet55 pre-training data
 in the exact layout the loader reads (``pointclouds/``, ``shapenet55v1/``, ``meshes/``).
@@ -17,6 +20,9 @@ data sets in their real on-disk formats (``crosspt.datasets.synthetic_objects``)
 ``synthetic-objects`` writes all four under ``<out-dir>/{scanobjectnn,modelnet40,
 shapenetpart,modelnet_fewshot}``. ``synthetic-scenes`` writes ray-cast indoor RGB-D frames
 in the extracted ScanNet layout (``crosspt.datasets.synthetic_scenes``).
+``synthetic-scannet-mmdet3d`` writes labelled surface point clouds of the same scenes in
+mmdet3d's ScanNet format (``points/``, ``semantic_mask/``, ``instance_mask/``,
+``seg_info/``, ``scannet_infos_{train,val}.pkl``; ``crosspt.datasets.scannet_mmdet3d_format``).
 """
 import argparse
 import os
@@ -57,6 +63,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     scenes.add_argument('--no-invalid-pose', action='store_true',
                         help='no all -inf pose frame in scene 0')
     scenes.add_argument('--no-progress', action='store_true', help='hide the progress bar')
+    mm3d = sub.add_parser('synthetic-scannet-mmdet3d',
+                          help="labelled scene point clouds in mmdet3d's ScanNet info format")
+    mm3d.add_argument('--out-dir', default='data/synthetic_scannet_mmdet3d',
+                      help='output directory')
+    mm3d.add_argument('--num-scenes', type=int, default=12, help='train scenes')
+    mm3d.add_argument('--num-val-scenes', type=int, default=4,
+                      help='validation scenes (indices after the train scenes)')
+    mm3d.add_argument('--num-points', type=int, default=50000, help='points per scene')
+    mm3d.add_argument('--seed', type=int, default=0)
+    mm3d.add_argument('--no-progress', action='store_true', help='hide the progress bar')
     return parser.parse_args(argv)
 
 
@@ -150,12 +166,33 @@ def _synthetic_scenes(args: argparse.Namespace) -> None:
               f'{len(scene["frames"])} frames' + (f' (-inf pose: {bad})' if bad else ''))
 
 
+def _synthetic_scannet_mmdet3d(args: argparse.Namespace) -> None:
+    """Run the ``synthetic-scannet-mmdet3d`` sub-command and print where the files went."""
+    from crosspt.datasets.scannet_mmdet3d_format import generate_synthetic_scannet_mmdet3d
+
+    start = time.time()
+    info = generate_synthetic_scannet_mmdet3d(
+        args.out_dir, num_scenes=args.num_scenes, num_val_scenes=args.num_val_scenes,
+        num_points=args.num_points, seed=args.seed, progress=not args.no_progress)
+    root = info['data_root']
+    state = 'wrote' if info['created'] else 'already complete, nothing rewritten:'
+    print(f'{state} {root} ({len(info["files"])} files, {time.time() - start:.1f} s)')
+    print(f'  format: {info["format"]}')
+    for split, names in info['splits'].items():
+        boxes = sum(info['scenes'][n]['num_boxes'] for n in names)
+        repeats = sum(info['scenes'][n]['resampled_repeats'] for n in names)
+        print(f'  {split}: {len(names)} scenes {names[0]}..{names[-1]}, {boxes} boxes, '
+              f'{repeats} resampled patches -> {os.path.join(root, f"scannet_infos_{split}.pkl")}')
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     if args.dataset in OBJECT_SETS:
         _object_set(args)
     elif args.dataset == 'synthetic-scenes':
         _synthetic_scenes(args)
+    elif args.dataset == 'synthetic-scannet-mmdet3d':
+        _synthetic_scannet_mmdet3d(args)
     elif args.dataset == 'synthetic-shapenet55':
         start = time.time()
         info = generate_synthetic_shapenet55(
