@@ -9,6 +9,14 @@ replaces the test pipeline and ``tta_model`` wraps the model (crosspt.models.tta
 import argparse
 import os
 import os.path as osp
+import sys
+
+# the repository root, so configs can load `projects.<Name>.<package>` through
+# custom_imports when this script is run as `python tools/<script>.py` (dist_train.sh also
+# puts it on PYTHONPATH)
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
 
 from mmengine.config import DictAction
 from mmengine.runner import Runner

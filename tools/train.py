@@ -7,6 +7,14 @@ Distributed: ``bash tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun; CPU
 import argparse
 import os
 import os.path as osp
+import sys
+
+# the repository root, so configs can load `projects.<Name>.<package>` through
+# custom_imports when this script is run as `python tools/<script>.py` (dist_train.sh also
+# puts it on PYTHONPATH)
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner

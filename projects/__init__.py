@@ -1,0 +1,1 @@
+"""OpenMMLab-style projects that live beside crosspt (loaded through ``custom_imports``)."""

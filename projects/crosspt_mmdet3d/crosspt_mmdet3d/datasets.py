@@ -1,0 +1,335 @@
+"""Thin subclasses of mmdet3d's ScanNet datasets and a scene-validation transform.
+
+``CrossptScanNetSegDataset`` / ``CrossptScanNetDataset`` read exactly what mmdet3d's
+``ScanNetSegDataset`` / ``ScanNetDataset`` read (mmdet3d's ScanNet info format, e.g. the
+synthetic scenes of :mod:`crosspt.datasets.scannet_mmdet3d_format`) and add only:
+
+- ``auto_generate``: kwargs of ``generate_synthetic_scannet_mmdet3d``; the synthetic data
+  is generated once under ``data_root`` (through ``crosspt.datasets.auto_generate``, lock
+  protected and idempotent) before the infos are loaded. A ``data_root`` holding other
+  data (no ``synthetic_info.json``) is never touched.
+- ``scene_fraction`` / ``fraction_seed``: the limited-label protocol. A deterministic
+  subset of ``max(1, ceil(scene_fraction * S))`` of the S scenes of ``ann_file`` is kept
+  (the first k of ``numpy.random.default_rng(fraction_seed).permutation(S)``, so smaller
+  fractions give nested subsets). The segmentation dataset keeps exactly the kept scenes'
+  entries of ``scene_idxs`` (their repetitions), re-mapped to the shortened scene list.
+- clear errors: a training segmentation dataset without ``scene_idxs`` (stock
+  ``ScanNetSegDataset`` raises ``NotImplementedError('please provide re-sampled scene
+  indexes for training')``, the base ``Seg3DDataset`` would silently use every scene once),
+  a ``scene_idxs`` file that does not exist, and ``scene_idxs`` entries outside
+  0..S-1 (stock: ``IndexError: list index out of range``, and negative entries silently
+  pick scenes from the end of the list).
+
+``scene_idxs`` given as a relative path is looked up under ``data_root`` first (stock
+behaviour) and then as given: mmdet3d's ``_base_/datasets/scannet-seg.py`` passes
+``data_root + 'seg_info/...'``, which the stock class joins with ``data_root`` a second
+time (``data/scannet/data/scannet/seg_info/...``) for a relative ``data_root``.
+
+``ValidateScene3D`` (place it right after ``LoadAnnotations3D``) rejects empty scenes,
+non-finite point values, per-point masks whose length differs from the point count and
+NYU40 ids outside the dataset's ``seg_label_mapping``, naming the files.
+"""
+import inspect
+import math
+import os
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+from mmengine.logging import print_log
+
+from mmdet3d.datasets import ScanNetDataset, ScanNetSegDataset
+from mmdet3d.registry import DATASETS, TRANSFORMS
+
+from crosspt.datasets.auto_generate import generate_once
+from crosspt.datasets.scannet_mmdet3d_format import (SYNTHETIC_INFO,
+                                                     generate_synthetic_scannet_mmdet3d)
+
+SCENE_IDXS_FILE = 'seg_info/train_resampled_scene_idxs.npy'
+#: scene names listed in the scene_fraction log line
+LOG_SCENES = 20
+
+__all__ = ['kept_scene_indices', 'CrossptScanNetSegDataset', 'CrossptScanNetDataset',
+           'ValidateScene3D']
+
+
+def kept_scene_indices(num_scenes: int, scene_fraction: float, fraction_seed: int = 0
+                       ) -> List[int]:
+    """Sorted indices of the ``max(1, ceil(scene_fraction * num_scenes))`` kept scenes: the
+    first ones of ``default_rng(fraction_seed).permutation(num_scenes)``.
+
+    ``ceil`` ignores a rounding excess below 1e-9 (0.3 * 10 keeps 3, not 4)."""
+    if isinstance(scene_fraction, bool) or not isinstance(scene_fraction, (int, float)) \
+            or not 0 < scene_fraction <= 1:
+        raise ValueError(f'scene_fraction must be a number in (0, 1], got {scene_fraction!r}')
+    if num_scenes < 1:
+        raise ValueError(f'kept_scene_indices: num_scenes must be >= 1, got {num_scenes}')
+    count = min(num_scenes, max(1, math.ceil(scene_fraction * num_scenes - 1e-9)))
+    order = np.random.default_rng(int(fraction_seed)).permutation(num_scenes)
+    return sorted(int(i) for i in order[:count])
+
+
+def _scene_label(info: dict) -> str:
+    """Scene name of a data info (``sample_idx``, else the points file stem)."""
+    if 'sample_idx' in info:
+        return str(info['sample_idx'])
+    path = info.get('lidar_points', {}).get('lidar_path', '?')
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+class _CrossptScanNetMixin:
+    """auto_generate + scene_fraction shared by the two datasets (put first in the bases)."""
+
+    def _setup_crosspt(self, auto_generate: Optional[dict], scene_fraction: float,
+                       fraction_seed: int) -> None:
+        owner = type(self).__name__
+        if isinstance(scene_fraction, bool) or not isinstance(scene_fraction, (int, float)) \
+                or not 0 < scene_fraction <= 1:
+            raise ValueError(f'{owner}: scene_fraction must be a number in (0, 1], got '
+                             f'{scene_fraction!r}')
+        if isinstance(fraction_seed, bool) or not isinstance(fraction_seed, (int, np.integer)):
+            raise ValueError(f'{owner}: fraction_seed must be an int, got {fraction_seed!r}')
+        if auto_generate is not None:
+            if not isinstance(auto_generate, dict):
+                raise ValueError(f'{owner}: auto_generate must be a dict of '
+                                 'generate_synthetic_scannet_mmdet3d kwargs or None, got '
+                                 f'{auto_generate!r}')
+            accepted = set(inspect.signature(generate_synthetic_scannet_mmdet3d).parameters)
+            unknown = sorted(set(auto_generate) - (accepted - {'data_root'}))
+            if unknown:
+                raise ValueError(f'{owner}: auto_generate has unknown keys {unknown}; '
+                                 'generate_synthetic_scannet_mmdet3d accepts '
+                                 f'{sorted(accepted - {"data_root"})}')
+        self.auto_generate = None if auto_generate is None else dict(auto_generate)
+        self.scene_fraction = float(scene_fraction)
+        self.fraction_seed = int(fraction_seed)
+        self.kept_scenes: Optional[List[int]] = None
+        self.num_all_scenes = 0
+
+    # ------------------------------------------------------------------ generation
+    def _needs_generation(self) -> bool:
+        """Missing or empty data_root, or a synthetic one (the generator checks its
+        parameters and returns at once when they match)."""
+        root = self.data_root
+        return not os.path.isdir(root) or not os.listdir(root) or \
+            os.path.isfile(os.path.join(root, SYNTHETIC_INFO))
+
+    def _generate(self) -> None:
+        generate_synthetic_scannet_mmdet3d(self.data_root, **self.auto_generate)
+
+    def load_data_list(self) -> List[dict]:
+        """Generate (``auto_generate``), load every info, keep the ``scene_fraction``
+        subset."""
+        owner = type(self).__name__
+        if self.auto_generate is not None:
+            if not self.data_root:
+                raise ValueError(f'{owner}: auto_generate needs data_root (the folder to '
+                                 'generate into)')
+            generate_once(self._generate, self._needs_generation)
+        if not os.path.isfile(self.ann_file) and '://' not in str(self.ann_file):
+            raise FileNotFoundError(
+                f'{owner}: ann_file {self.ann_file} does not exist (create it with '
+                'tools/create_data.py synthetic-scannet-mmdet3d, or set auto_generate=dict())')
+        data_list = super().load_data_list()
+        self.num_all_scenes = len(data_list)
+        if self.scene_fraction >= 1:
+            self.kept_scenes = list(range(len(data_list)))
+            return data_list
+        if not data_list:
+            raise ValueError(f'{owner}: scene_fraction {self.scene_fraction} needs scenes, '
+                             f'but {self.ann_file} has none')
+        self.kept_scenes = kept_scene_indices(len(data_list), self.scene_fraction,
+                                              self.fraction_seed)
+        kept = [data_list[i] for i in self.kept_scenes]
+        names = [_scene_label(info) for info in kept]
+        shown = ', '.join(names[:LOG_SCENES]) + (', ...' if len(names) > LOG_SCENES else '')
+        print_log(f'{owner}: scene_fraction {self.scene_fraction:g} keeps {len(kept)} of '
+                  f'{len(data_list)} scenes: [{shown}] (fraction_seed {self.fraction_seed}, '
+                  f'{self.ann_file})', logger='current')
+        self._after_scene_fraction(kept)
+        return kept
+
+    def _after_scene_fraction(self, kept: List[dict]) -> None:
+        """Hook run on the kept data infos."""
+
+
+@DATASETS.register_module()
+class CrossptScanNetSegDataset(_CrossptScanNetMixin, ScanNetSegDataset):
+    """mmdet3d ``ScanNetSegDataset`` + ``auto_generate`` / ``scene_fraction`` / clear errors
+    (module docstring). Every other argument is ``ScanNetSegDataset``'s.
+
+    Args:
+        scene_idxs: resampled scene indices of the training split, a ``.npy`` path
+            (relative to ``data_root`` or as given) or an int array; required unless
+            ``test_mode``.
+        auto_generate: kwargs of ``generate_synthetic_scannet_mmdet3d`` or None.
+        scene_fraction: fraction of the scenes to keep, in (0, 1].
+        fraction_seed: seed of the kept subset.
+    """
+
+    def __init__(self, data_root: Optional[str] = None, ann_file: str = '', *,
+                 scene_idxs: Optional[Union[str, np.ndarray, Sequence[int]]] = None,
+                 test_mode: bool = False, auto_generate: Optional[dict] = None,
+                 scene_fraction: float = 1.0, fraction_seed: int = 0, **kwargs) -> None:
+        owner = type(self).__name__
+        self._setup_crosspt(auto_generate, scene_fraction, fraction_seed)
+        if not test_mode and scene_idxs is None:
+            expected = os.path.join(data_root or '<data_root>', SCENE_IDXS_FILE)
+            raise ValueError(
+                f'{owner}: training (test_mode=False) needs the scene_idxs key: the resampled '
+                f'scene indices, normally scene_idxs={SCENE_IDXS_FILE!r} (expected at '
+                f'{expected}; written by tools/create_data.py synthetic-scannet-mmdet3d or '
+                "mmdet3d's tools/create_data.py scannet)")
+        super().__init__(data_root=data_root, ann_file=ann_file, scene_idxs=scene_idxs,
+                         test_mode=test_mode, **kwargs)
+
+    def _resolve_scene_idxs(self, path: str) -> str:
+        """Existing local file for the ``scene_idxs`` path (module docstring)."""
+        candidates = [os.path.join(self.data_root, path)] if self.data_root else []
+        if path not in candidates:
+            candidates.append(path)
+        for candidate in candidates:
+            if os.path.isfile(candidate):
+                return candidate
+        raise FileNotFoundError(
+            f'{type(self).__name__}: scene_idxs file {path!r} does not exist (looked for '
+            f'{" and ".join(candidates)}); the training split needs '
+            f'<data_root>/{SCENE_IDXS_FILE} (tools/create_data.py synthetic-scannet-mmdet3d, '
+            "or mmdet3d's tools/create_data.py scannet)")
+
+    def get_scene_idxs(self, scene_idxs: Union[None, str, np.ndarray, Sequence[int]]
+                       ) -> np.ndarray:
+        """Load and check ``scene_idxs`` against the scenes of ``ann_file``, then keep the
+        entries of the kept scenes re-mapped to the shortened list. (N,) int32."""
+        owner = type(self).__name__
+        if self.test_mode:
+            return np.arange(len(self)).astype(np.int32)
+        if isinstance(scene_idxs, (str, os.PathLike)):
+            path = os.fspath(scene_idxs)
+            if '://' in path:  # remote storage: stock loading through the file backend
+                source = path
+                raw = super().get_scene_idxs(path)
+            else:
+                source = self._resolve_scene_idxs(path)
+                try:
+                    raw = np.load(source)
+                except (ValueError, OSError) as err:
+                    raise ValueError(f'{owner}: scene_idxs file {source} is not a readable '
+                                     f'.npy array ({err})') from None
+        else:
+            source = 'the scene_idxs array'
+            raw = np.asarray(scene_idxs)
+        if raw.ndim != 1 or not (np.issubdtype(raw.dtype, np.integer) or raw.size == 0):
+            raise ValueError(f'{owner}: scene_idxs ({source}) must be a 1-D integer array, '
+                             f'got dtype {raw.dtype} shape {raw.shape}')
+        n = self.num_all_scenes
+        bad = (raw < 0) | (raw >= n)
+        if bad.any():
+            raise ValueError(
+                f'{owner}: scene_idxs ({source}) has {int(bad.sum())} entries outside '
+                f'0..{n - 1} (ann_file {self.ann_file} has {n} scenes), e.g. '
+                f'{raw[bad][:5].tolist()}; was it written for another ann_file?')
+        new_index = {old: new for new, old in enumerate(self.kept_scenes)}
+        mapped = np.array([new_index[int(i)] for i in raw if int(i) in new_index], np.int32)
+        if mapped.size == 0:
+            raise ValueError(
+                f'{owner}: scene_idxs ({source}) selects none of the kept scenes '
+                f'{self.kept_scenes} (scene_fraction {self.scene_fraction:g}); the training '
+                'split would be empty')
+        if self.scene_fraction < 1:
+            print_log(f'{owner}: scene_idxs ({source}) keeps {mapped.size} of {raw.size} '
+                      'patch entries (the kept scenes\' repetitions)', logger='current')
+        return mapped
+
+
+@DATASETS.register_module()
+class CrossptScanNetDataset(_CrossptScanNetMixin, ScanNetDataset):
+    """mmdet3d ``ScanNetDataset`` (detection) + ``auto_generate`` / ``scene_fraction``
+    (module docstring). Every other argument is ``ScanNetDataset``'s."""
+
+    def __init__(self, data_root: str, ann_file: str, *, auto_generate: Optional[dict] = None,
+                 scene_fraction: float = 1.0, fraction_seed: int = 0, **kwargs) -> None:
+        self._setup_crosspt(auto_generate, scene_fraction, fraction_seed)
+        super().__init__(data_root=data_root, ann_file=ann_file, **kwargs)
+
+    def parse_ann_info(self, info: dict) -> dict:
+        """Stock parsing, then drop the boxes whose class is outside ``metainfo.classes``.
+
+        mmdet3d's ScanNetDataset maps such boxes to label -1 but keeps them (unlike its
+        KITTI / Waymo datasets, it never calls ``_remove_dontcare``), so a class subset
+        would hand -1 labels to the detector and to IndoorMetric's ground truth.
+        """
+        ann_info = super().parse_ann_info(info)
+        keep = np.asarray(ann_info['gt_labels_3d']) > -1
+        if not keep.all():
+            ann_info['gt_bboxes_3d'] = ann_info['gt_bboxes_3d'][keep]
+            ann_info['gt_labels_3d'] = ann_info['gt_labels_3d'][keep]
+        return ann_info
+
+    def _after_scene_fraction(self, kept: List[dict]) -> None:
+        """Recount the per-class instances (Det3DDataset counted every scene's while
+        parsing) over the kept scenes, for the table it logs."""
+        self.num_ins_per_cat = [0] * len(self.num_ins_per_cat)
+        for info in kept:
+            ann = info.get('ann_info') or info.get('eval_ann_info') or {}
+            for label in np.asarray(ann.get('gt_labels_3d', [])).tolist():
+                if label != -1:
+                    self.num_ins_per_cat[label] += 1
+
+
+@TRANSFORMS.register_module()
+class ValidateScene3D(BaseTransform):
+    """Check a loaded scene; put right after ``LoadAnnotations3D``.
+
+    Raises ValueError naming ``lidar_path`` (and the mask file) when the scene has 0 points,
+    a non-finite point value, a ``pts_semantic_mask`` / ``pts_instance_mask`` whose length
+    differs from the number of points, or (when ``seg_label_mapping`` is present, i.e.
+    before ``PointSegClassMapping``) a semantic id outside ``0..len(seg_label_mapping)-1``.
+    Stock mmdet3d does not check these: a short mask makes ``IndoorPatchPointSample`` /
+    ``PointSample`` fail with a bare IndexError, a long one silently pairs points with the
+    wrong labels, NaN coordinates propagate into the patch sampler, and a negative id is
+    silently read from the end of the mapping. Results pass through unchanged.
+    """
+
+    MASKS = ('pts_semantic_mask', 'pts_instance_mask')
+
+    def transform(self, results: dict) -> dict:
+        """Validate ``results['points']`` and the per-point masks; returns ``results``."""
+        name = type(self).__name__
+        lidar_path = results.get('lidar_path',
+                                 results.get('lidar_points', {}).get('lidar_path', '?'))
+        if 'points' not in results:
+            raise ValueError(f'{name}: no points in the results of {lidar_path}; put '
+                             f'{name} after LoadPointsFromFile and LoadAnnotations3D')
+        points = results['points']
+        values = points.tensor if hasattr(points, 'tensor') else torch.as_tensor(
+            np.asarray(points))
+        num = int(values.shape[0])
+        if num == 0:
+            raise ValueError(f'{name}: scene {lidar_path} has 0 points (empty points file?)')
+        finite = torch.isfinite(values).all(dim=1)
+        if not bool(finite.all()):
+            bad = torch.nonzero(~finite).flatten()
+            raise ValueError(f'{name}: scene {lidar_path} has {bad.numel()} of {num} points '
+                             f'with non-finite values (NaN/inf), first at index '
+                             f'{int(bad[0])}: {values[bad[0]].tolist()}')
+        for key in self.MASKS:
+            if key not in results:
+                continue
+            mask = np.asarray(results[key])
+            mask_path = results.get(f'{key}_path', '?')
+            if mask.ndim != 1 or mask.shape[0] != num:
+                raise ValueError(f'{name}: {key} {mask_path} has shape {mask.shape} but '
+                                 f'scene {lidar_path} has {num} points')
+        mapping = results.get('seg_label_mapping')
+        if mapping is not None and 'pts_semantic_mask' in results:
+            sem = np.asarray(results['pts_semantic_mask'])
+            out = (sem < 0) | (sem >= len(mapping))
+            if out.any():
+                raise ValueError(
+                    f"{name}: pts_semantic_mask {results.get('pts_semantic_mask_path', '?')} "
+                    f'(scene {lidar_path}) has {int(out.sum())} ids outside '
+                    f'0..{len(mapping) - 1} (seg_label_mapping), e.g. '
+                    f'{np.unique(sem[out])[:5].tolist()}')
+        return results
