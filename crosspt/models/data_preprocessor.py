@@ -19,16 +19,17 @@ class PointDataPreprocessor(BaseDataPreprocessor):
     Args:
         feature_channels: keep only the first ``feature_channels`` channels of
             ``inputs['features']``, as TAP's training loop does (``x[:, :, :in_channels]``):
-            e.g. 3 turns xyz + height into xyz for the Transformer.  None keeps all.
+            e.g. 3 turns xyz + height into xyz for the Transformer, 0 leaves (B, N, 0) for
+            backbones that read xyz only (the 3DETR encoder).  None keeps all.
     """
 
     def __init__(self, feature_channels: Optional[int] = None,
                  non_blocking: bool = False) -> None:
         super().__init__(non_blocking=non_blocking)
         if feature_channels is not None and (isinstance(feature_channels, bool) or
-                                             int(feature_channels) < 1):
-            raise ValueError(f'{type(self).__name__}: feature_channels must be a positive int '
-                             f'or None, got {feature_channels!r}')
+                                             int(feature_channels) < 0):
+            raise ValueError(f'{type(self).__name__}: feature_channels must be a non-negative '
+                             f'int or None, got {feature_channels!r}')
         self.feature_channels = None if feature_channels is None else int(feature_channels)
 
     def forward(self, data: dict, training: bool = False) -> dict:

@@ -86,5 +86,7 @@ def test_preprocessor_keeps_the_first_feature_channels():
                                torch.stack(feats))
     with pytest.raises(ValueError, match='feature_channels=5'):
         PointDataPreprocessor(feature_channels=5)(data)
-    with pytest.raises(ValueError, match='positive int'):
-        PointDataPreprocessor(feature_channels=0)
+    # 0 keeps no channel: the 3DETR encoder reads xyz only
+    assert PointDataPreprocessor(feature_channels=0)(data)['inputs']['features'].shape == (2, 2, 0)
+    with pytest.raises(ValueError, match='non-negative int'):
+        PointDataPreprocessor(feature_channels=-1)
