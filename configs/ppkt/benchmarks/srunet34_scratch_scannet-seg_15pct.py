@@ -1,0 +1,3 @@
+# From-scratch baseline of srunet34_ft_scannet-seg_15pct.py (same 15 % of the scenes).
+_base_ = ['./srunet34_scratch_scannet-seg.py']
+train_dataloader = dict(dataset=dict(scene_fraction=0.15, fraction_seed=0))
