@@ -16,6 +16,8 @@ from mmengine.config import ConfigDict
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from crosspt.fileio.download import load_checkpoint_url
+
 
 #: HistoryBuffer's built-in statistics (mmengine 0.10.7); user-registered ones are added
 #: from ``HistoryBuffer._statistics_methods`` at load time.
@@ -69,3 +71,18 @@ def register_checkpoint_loader() -> None:
     """Make every mmengine local-file checkpoint load (resume, load_from, Pretrained
     init) go through :func:`load_checkpoint_file`."""
     CheckpointLoader.register_scheme(prefixes='', loader=load_checkpoint_file, force=True)
+
+
+def load_from_safe_url(filename: str, map_location=None) -> dict:
+    """mmengine loader for ``http(s)://`` checkpoints: :func:`load_checkpoint_url`
+    (cached, sha256-verified download, ``weights_only`` load).  Its name is what mmengine
+    logs ("Loads checkpoint by safe_url backend")."""
+    return load_checkpoint_url(filename, map_location=map_location)
+
+
+def register_url_loader() -> None:
+    """Make mmengine load ``http://`` / ``https://`` checkpoints (``load_from``,
+    ``resume``, ``Pretrained`` init) through :func:`load_checkpoint_url` instead of
+    mmengine's unverified ``load_from_http``."""
+    CheckpointLoader.register_scheme(prefixes=('http://', 'https://'),
+                                     loader=load_from_safe_url, force=True)
