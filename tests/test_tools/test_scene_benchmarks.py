@@ -65,7 +65,7 @@ def save_backbone(config: str, path: Path, key: str = 'backbone') -> Path:
 def build_with_checkpoint(config: str, checkpoint: Path):
     """Build a benchmark config's model (mmdet3d scope) and run its init_weights."""
     from mmengine.config import Config
-    from mmengine.registry import DefaultScope, init_default_scope
+    from mmengine.registry import DefaultScope
     from mmengine.utils import import_modules_from_strings
     cfg = Config.fromfile(str(REPO / config))
     import_modules_from_strings(**cfg.custom_imports)
@@ -74,7 +74,8 @@ def build_with_checkpoint(config: str, checkpoint: Path):
     part = cfg.model.encoder if 'encoder' in cfg.model else cfg.model.backbone
     init['prefix'] = part.init_cfg.prefix
     part.init_cfg = init
-    init_default_scope('mmdet3d')
+    # a temporary scope: a global init_default_scope('mmdet3d') would leak into the tests
+    # that run after this one and build crosspt modules by bare name
     with DefaultScope.overwrite_default_scope('mmdet3d'):
         model = MODELS.build(cfg.model)
         model.init_weights()
@@ -192,16 +193,16 @@ def test_segmentation_evaluates_against_mapped_labels(scenes, config):
     scannet-seg.py test pipeline does not)."""
     import numpy as np
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
     from mmengine.utils import import_modules_from_strings
     cfg = Config.fromfile(str(REPO / config))
     import_modules_from_strings(**cfg.custom_imports)
-    init_default_scope('mmdet3d')
     from mmdet3d.registry import DATASETS
     dataset_cfg = cfg.test_dataloader.dataset
     dataset_cfg.update(data_root=f'{scenes}/', auto_generate=None)
-    dataset = DATASETS.build(dataset_cfg)
-    sample = dataset[0]['data_samples']
+    with DefaultScope.overwrite_default_scope('mmdet3d'):
+        dataset = DATASETS.build(dataset_cfg)
+        sample = dataset[0]['data_samples']
     gt = sample.eval_ann_info['pts_semantic_mask']
     raw = np.fromfile(scenes / 'semantic_mask' / 'scene0004_00.bin', dtype=np.int64)
     nyu40_to_train = {nyu: i for i, nyu in enumerate(
@@ -209,3 +210,11 @@ def test_segmentation_evaluates_against_mapped_labels(scenes, config):
     expected = np.array([nyu40_to_train.get(int(v), 20) for v in raw])
     assert sample.lidar_path.endswith('scene0004_00.bin')
     np.testing.assert_array_equal(gt, expected)
+
+
+def test_no_default_scope_leaks_into_later_tests():
+    """The tests above build mmdet3d modules in temporary scopes only: the scope that
+    later tests (building crosspt modules by bare name) see is not mmdet3d's."""
+    from mmengine.registry import DefaultScope
+    current = DefaultScope.get_current_instance()
+    assert current is None or current.scope_name != 'mmdet3d'
