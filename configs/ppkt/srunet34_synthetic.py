@@ -12,7 +12,7 @@
 #     2D knowledge; run that config first (or point CROSSPT_TEACHER at its checkpoint);
 #   - 5 cm voxels, K = 1024 pairs, batch 4 frames, 360 iterations (paper: 2.5 cm,
 #     K = 4096, batch 24, 60k iterations); measured here (one thread, shared 2-core CPU,
-#     45 min): PPNCE 7.04 at iteration 10 -> 5.43 at 120 -> 4.70 at 340-360 (ln K = 6.93);
+#     47 min): PPNCE 7.04 at iteration 10 -> 5.43 at 120 -> 4.70 at 340-360 (ln K = 6.93);
 #   - AdamW lr 1e-3 and RGB voxel features instead of SGD lr 0.5 and dummy ones: in
 #     short CPU runs on these frames PPNCE fell faster that way (30-40 iterations,
 #     batch 2: AdamW+RGB 6.1-6.2, SGD lr 0.1/0.5 6.5-6.8; ln K = 6.93).

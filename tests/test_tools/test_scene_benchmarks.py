@@ -96,6 +96,12 @@ def ppkt_checkpoint(tmp_path_factory):
                          tmp_path_factory.mktemp('ppkt') / 'ppkt_srunet34.pth')
 
 
+def assert_every_tensor_loaded(output: str) -> None:
+    """The reporting loader's key report says every backbone tensor came from the file."""
+    report = re.search(r'loaded (\d+)/(\d+) tensors; missing 0', output)
+    assert report and report.group(1) == report.group(2), output[-3000:]
+
+
 def metric(output: str, key: str) -> float:
     values = re.findall(rf'\b{re.escape(key)}: (\S+)', output)
     assert values, f'{key} not in the log:\n{output[-3000:]}'
@@ -108,8 +114,7 @@ def test_srunet_segmentation_trains_and_tests_from_ppkt(scenes, ppkt_checkpoint,
                                               'test_dataloader', seg=True),
                *short_schedule(4)], env=dict(CROSSPT_PRETRAINED=str(ppkt_checkpoint)))
     # key report of the reporting loader: every SR-UNet34 tensor comes from PPKT
-    report = re.search(r'loaded (\d+)/(\d+) tensors; missing 0', out)
-    assert report and report.group(1) == report.group(2), out[-3000:]
+    assert_every_tensor_loaded(out)
     miou = metric(out, 'miou')
     assert 0.0 <= miou <= 1.0
     checkpoint = tmp_path / 'iter_4.pth'
@@ -143,8 +148,7 @@ def test_pointmlp_segmentation_trains_from_ppkt_point_student(scenes, tmp_path):
                              seg=True),
                *short_schedule(2), 'train_cfg.val_interval=1000'],
               env=dict(CROSSPT_PRETRAINED=str(checkpoint)))
-    report = re.search(r'loaded (\d+)/(\d+) tensors; missing 0', out)
-    assert report and report.group(1) == report.group(2), out[-3000:]
+    assert_every_tensor_loaded(out)
     assert 'Iter(train) [2/2]' in out
 
 
@@ -154,8 +158,7 @@ def test_3detr_detection_trains_and_tests_from_tap(scenes, tmp_path):
                '--cfg-options', *data_options('train_dataloader', 'val_dataloader',
                                               'test_dataloader', seg=False),
                *short_schedule(3)], env=dict(CROSSPT_PRETRAINED=str(checkpoint)))
-    report = re.search(r'loaded (\d+)/(\d+) tensors; missing 0', out)
-    assert report and report.group(1) == report.group(2), out[-3000:]
+    assert_every_tensor_loaded(out)
     ap = metric(out, 'mAP_0.25')
     assert 0.0 <= ap <= 1.0
     out = run([sys.executable, 'tools/test.py', DET_3DETR, str(tmp_path / 'iter_3.pth'),
