@@ -96,17 +96,20 @@ class LoadPointsFromPLY(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         path = _require(results, 'ply_path', self)
-        points = read_ply_points(path)
+        results['points'] = self.sample_and_permute(read_ply_points(path), path)
+        return results
+
+    def sample_and_permute(self, points: np.ndarray, source: str) -> np.ndarray:
+        """What the transform does after reading: (N, 3) file-frame points ->
+        (num_points, 3) float32 in the dataset frame (also used by ``crosspt.apis``)."""
         count = len(points)
         if count < self.num_points or (self.strict_num_points and count != self.num_points):
-            raise ValueError(f'LoadPointsFromPLY: {path} has {count} points, expected '
+            raise ValueError(f'LoadPointsFromPLY: {source} has {count} points, expected '
                              f'{"exactly" if self.strict_num_points else "at least"} '
                              f'{self.num_points}')
         if count > self.num_points:
             points = points[furthest_point_sample_numpy(points, self.num_points)]
-        results['points'] = np.ascontiguousarray(points[:, list(self.axis_order)],
-                                                 dtype=np.float32)
-        return results
+        return np.ascontiguousarray(points[:, list(self.axis_order)], dtype=np.float32)
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(num_points={self.num_points}, '

@@ -1,6 +1,6 @@
 """Writes generated-vs-ground-truth view grids while TAP trains."""
 import os.path as osp
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
@@ -13,11 +13,12 @@ from PIL import Image, ImageDraw
 from crosspt.registry import HOOKS
 
 
-def compose_view_grid(gt: np.ndarray, pred: np.ndarray, gap: int = 4) -> np.ndarray:
+def compose_view_grid(gt: np.ndarray, pred: np.ndarray, gap: int = 4,
+                      row_labels: Tuple[str, str] = ('GT', 'pred')) -> np.ndarray:
     """gt, pred: float (B, V, 3, H, W) in [0, 1] -> uint8 (H', W', 3) grid.
 
     Each object gets two rows (ground truth above, prediction below); views go left to
-    right.  Rows are labelled 'GT' / 'pred' in the left margin.
+    right.  Rows are labelled ``row_labels`` ('GT' / 'pred') in the left margin.
     """
     b, v, _, h, w = gt.shape
     margin = 40
@@ -28,7 +29,7 @@ def compose_view_grid(gt: np.ndarray, pred: np.ndarray, gap: int = 4) -> np.ndar
     for i in range(b):
         for row, images in enumerate((gt[i], pred[i])):
             top = i * (2 * h + 2 * gap) + row * (h + gap)
-            labels.append((top + h // 2, 'GT' if row == 0 else 'pred'))
+            labels.append((top + h // 2, row_labels[row]))
             for j in range(v):
                 tile = (np.clip(images[j], 0, 1).transpose(1, 2, 0) * 255).round()
                 left = margin + j * (w + gap)
