@@ -8,6 +8,9 @@ _base_ = ['./default_runtime.py']
 default_scope = 'mmdet3d'
 custom_imports = dict(imports=['projects.crosspt_mmdet3d.crosspt_mmdet3d'],
                       allow_failed_imports=False)
+# iteration-based: validation metrics are logged at their iteration (mmengine's default
+# logs them by epoch, i.e. at step 0 of an iteration-based run)
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=3))
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=3),
+    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False))
 log_processor = dict(type='LogProcessor', window_size=10, by_epoch=False)

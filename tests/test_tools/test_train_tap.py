@@ -6,7 +6,6 @@ shrink the data and the schedule.  The small synthetic set is cached under
 ``data/test_cache/`` (generated once, deterministic).
 """
 import json
-import os
 import re
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 import torch
 
 from crosspt.engine import load_checkpoint_file
+from tool_runner import run
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = 'configs/tap/pointmlp_synthetic.py'
@@ -39,15 +39,6 @@ def small_run_options(work_dir: Path, max_epochs: int) -> list:
             'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=1',
             'default_hooks.checkpoint.max_keep_ckpts=10',
             'custom_hooks.0.interval=6', 'randomness.seed=0']
-
-
-def run(cmd: list, timeout: int = 900) -> str:
-    env = dict(os.environ, OMP_NUM_THREADS='2')
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
-                          env=env)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f'{" ".join(cmd)} failed:\n{output[-4000:]}'
-    return output
 
 
 def train_losses(work_dir: Path) -> list:

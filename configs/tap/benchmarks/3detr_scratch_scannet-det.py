@@ -10,5 +10,6 @@ _base_ = [
     '../../_base_/mmdet3d_runtime.py',
 ]
 default_hooks = dict(checkpoint=dict(by_epoch=True, interval=10, max_keep_ckpts=3,
-                                     save_best='mAP_0.25', rule='greater'))
+                                     save_best='mAP_0.25', rule='greater'),
+                     logger=dict(log_metric_by_epoch=True))
 log_processor = dict(by_epoch=True)
