@@ -1,0 +1,33 @@
+"""Test-session settings for README's ``python -m pytest tests -q -n 2 --dist loadfile``.
+
+- Under pytest-xdist each worker computes with one thread, so the two workers share the
+  2 cores instead of over-subscribing them; tools started by the tests get
+  ``OMP_NUM_THREADS=1`` likewise (tests/test_tools/tool_runner.py).
+- Files holding end-to-end runs (``@pytest.mark.slow``) are collected first, the longest
+  of them (LONGEST_FIRST, from ``--durations`` of a 2-worker run) leading, so that the
+  workers start on the long files and the short ones fill in at the end.
+"""
+import os
+
+import torch
+
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    torch.set_num_threads(1)
+    os.environ['OMP_NUM_THREADS'] = '1'
+
+
+# worker-seconds at one thread (2026-12-01): 450, 400, 385, 330, 250
+LONGEST_FIRST = ('test_train_ppkt.py', 'test_benchmark_configs.py',
+                 'test_tap_backbones_pretrain.py', 'test_train_tap.py',
+                 'test_scene_benchmarks.py')
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    slow_files = {item.path for item in items if item.get_closest_marker('slow')}
+
+    def rank(item) -> tuple:
+        if item.path.name in LONGEST_FIRST:
+            return (0, LONGEST_FIRST.index(item.path.name))
+        return (1 if item.path in slow_files else 2, 0)
+
+    items.sort(key=rank)   # stable: the order within a file is kept
