@@ -13,6 +13,7 @@ preprocessor.  Points are therefore given in the frame of the config's dataset f
 rotates other files).  Scene-level PPKT models with an SR-UNet backbone take points in
 metres (plus RGB when the config's voxel features are colours).
 """
+import copy
 import logging
 import os
 import os.path as osp
@@ -120,7 +121,7 @@ def init_model(config: ConfigType, checkpoint: Optional[str] = None, device: str
     elif not isinstance(config, Config):
         raise TypeError(f'init_model: config must be a path or mmengine Config, got '
                         f'{type(config).__name__}')
-    cfg = config.copy()
+    cfg = copy.deepcopy(config)   # the caller's config is left as it is
     if cfg_options:
         check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
@@ -128,14 +129,14 @@ def init_model(config: ConfigType, checkpoint: Optional[str] = None, device: str
         raise KeyError(f'init_model: the config {cfg.filename} has no "model" key')
     if checkpoint is not None:
         _drop_pretrained_init(cfg.model)
+        teacher = cfg.model.get('teacher')
+        if isinstance(teacher, dict) and teacher.get('checkpoint') is not None:
+            teacher['checkpoint'], teacher['allow_random_init'] = None, True
     else:
         for key in _drop_pretrained_init(cfg.model, only_empty=True):
             print_log(f'init_model: {key} is Pretrained without a checkpoint and no '
                       f'checkpoint was given: random initialisation', logger='current',
                       level=logging.WARNING)
-        teacher = cfg.model.get('teacher')
-        if isinstance(teacher, dict) and teacher.get('checkpoint') is not None:
-            teacher['checkpoint'], teacher['allow_random_init'] = None, True
     if cfg.get('custom_imports'):
         from mmengine.utils import import_modules_from_strings
         import_modules_from_strings(**cfg.custom_imports)
