@@ -9,6 +9,7 @@
 """
 import os
 
+import pytest
 import torch
 
 if os.environ.get('PYTEST_XDIST_WORKER'):
@@ -31,3 +32,12 @@ def pytest_collection_modifyitems(session, config, items) -> None:
         return (1 if item.path in slow_files else 2, 0)
 
     items.sort(key=rank)   # stable: the order within a file is kept
+
+
+@pytest.fixture
+def key_reports(monkeypatch):
+    """Messages of crosspt's reporting ``Pretrained`` initialiser (its key reports)."""
+    from crosspt.models import weight_init
+    messages = []
+    monkeypatch.setattr(weight_init, 'print_log', lambda msg, **kwargs: messages.append(msg))
+    return messages

@@ -58,6 +58,22 @@ def _drop_pretrained_init(node, only_empty: bool = False, path: str = 'model') -
     return dropped
 
 
+def release_teacher_checkpoints(node, path: str = 'model') -> List[str]:
+    """Let every 2D ``ImageTeacher`` below ``node`` be built without reading its
+    checkpoint (``checkpoint=None, allow_random_init=True``, in place), for when its
+    weights come from elsewhere or do not matter; returns ``'<key>: <checkpoint>'`` of
+    each."""
+    released = []
+    if isinstance(node, dict):
+        if str(node.get('type', '')).split('.')[-1] == 'ImageTeacher' and \
+                node.get('checkpoint') is not None:
+            released.append(f'{path}: {node["checkpoint"]}')
+            node['checkpoint'], node['allow_random_init'] = None, True
+        for key, value in node.items():
+            released += release_teacher_checkpoints(value, f'{path}.{key}')
+    return released
+
+
 class _HideInitDump(logging.Filter):
     """Drops mmengine's one-record-per-parameter ``init_weights`` dump."""
 
@@ -129,9 +145,7 @@ def init_model(config: ConfigType, checkpoint: Optional[str] = None, device: str
         raise KeyError(f'init_model: the config {cfg.filename} has no "model" key')
     if checkpoint is not None:
         _drop_pretrained_init(cfg.model)
-        teacher = cfg.model.get('teacher')
-        if isinstance(teacher, dict) and teacher.get('checkpoint') is not None:
-            teacher['checkpoint'], teacher['allow_random_init'] = None, True
+        release_teacher_checkpoints(cfg.model)
     else:
         for key in _drop_pretrained_init(cfg.model, only_empty=True):
             print_log(f'init_model: {key} is Pretrained without a checkpoint and no '

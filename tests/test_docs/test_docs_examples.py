@@ -47,15 +47,6 @@ if str(REPO) not in sys.path:
 
 
 @pytest.fixture
-def key_reports(monkeypatch):
-    """Messages of crosspt's reporting Pretrained initialiser."""
-    messages = []
-    monkeypatch.setattr(sys.modules['crosspt.models.weight_init'], 'print_log',
-                        lambda msg, **kwargs: messages.append(msg))
-    return messages
-
-
-@pytest.fixture
 def one_thread():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -21,16 +21,7 @@ def crosspt_scope():
         yield
 
 
-@pytest.fixture
-def logged(monkeypatch):
-    import sys
-    messages = []
-    monkeypatch.setattr(sys.modules['crosspt.models.weight_init'], 'print_log',
-                        lambda msg, **kwargs: messages.append(msg))
-    return messages
-
-
-def test_loads_backbone_and_reports(tmp_path, crosspt_scope, logged):
+def test_loads_backbone_and_reports(tmp_path, crosspt_scope, key_reports):
     source = PointMLP(**ELITE)
     torch.save(dict(state_dict={f'backbone.{k}': v for k, v in source.state_dict().items()},
                     meta=dict(epoch=1)), tmp_path / 'ok.pth')
@@ -38,18 +29,18 @@ def test_loads_backbone_and_reports(tmp_path, crosspt_scope, logged):
     model.init_weights()
     for key, value in source.state_dict().items():
         torch.testing.assert_close(model.state_dict()[key], value)
-    out = '\n'.join(logged)
+    out = '\n'.join(key_reports)
     n = len(source.state_dict())
     assert f'loaded {n}/{n} tensors; missing 0; unexpected 0' in out
 
 
-def test_official_model_layout_and_partial_report(tmp_path, crosspt_scope, logged):
+def test_official_model_layout_and_partial_report(tmp_path, crosspt_scope, key_reports):
     source = PointMLP(**ELITE)
     state = {k: v for k, v in source.state_dict().items() if not k.startswith('embedding')}
     state['extra.weight'] = torch.zeros(1)
     torch.save(dict(model=state), tmp_path / 'clean.pth')     # TAP "_clean.pth" layout
     build(tmp_path / 'clean.pth', prefix=None).init_weights()
-    out = '\n'.join(logged)
+    out = '\n'.join(key_reports)
     assert 'missing 6' in out and 'embedding.net.0.weight' in out and "unexpected 1 ['extra.weight']" in out
 
 
@@ -66,7 +57,7 @@ def test_loading_nothing_or_wrong_shapes_raises(tmp_path, crosspt_scope):
         build(tmp_path / 'other.pth').init_weights()
 
 
-def test_ignore_keys_skips_the_input_embedding(tmp_path, crosspt_scope, logged):
+def test_ignore_keys_skips_the_input_embedding(tmp_path, crosspt_scope, key_reports):
     """Part segmentation: 6-d input vs the pre-trained 4-d embedding (tap.md §5.4)."""
     source = PointMLP(**ELITE)                       # in_channels 4
     torch.save(dict(state_dict={f'backbone.{k}': v for k, v in source.state_dict().items()}),
@@ -81,8 +72,8 @@ def test_ignore_keys_skips_the_input_embedding(tmp_path, crosspt_scope, logged):
     torch.testing.assert_close(model.embedding.net[0].weight, before)   # untouched
     torch.testing.assert_close(model.pre_blocks_list[0].transfer.net[0].weight,
                                source.pre_blocks_list[0].transfer.net[0].weight)
-    assert any('ignore_keys' in m for m in logged)
-    assert any('missing 1' in m and 'embedding.net.0.weight' in m for m in logged)
+    assert any('ignore_keys' in m for m in key_reports)
+    assert any('missing 1' in m and 'embedding.net.0.weight' in m for m in key_reports)
     typo = PointMLP(**ELITE, in_channels=6, init_cfg=dict(
         type='Pretrained', checkpoint=str(tmp_path / 'ckpt.pth'), prefix='backbone.',
         ignore_keys=['embeding.net.0.weight']))

@@ -3,7 +3,6 @@ EncoderDecoder3D / Det3DDataPreprocessor / SegMetric around crosspt's SR-UNet an
 backbones (projects/crosspt_mmdet3d), and PPKT / TAP checkpoint loading."""
 import math
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -44,14 +43,6 @@ def mmdet3d_scope():
     with DefaultScope.overwrite_default_scope('mmdet3d'):
         yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def logged(monkeypatch):
-    messages = []
-    monkeypatch.setattr(sys.modules['crosspt.models.weight_init'], 'print_log',
-                        lambda msg, **kwargs: messages.append(msg))
-    return messages
 
 
 def segmentor_cfg(backbone: dict, in_channels: int, test_cfg: dict = None,
@@ -345,7 +336,7 @@ def test_crosspt_pretrained_spelling_under_mmdet3d_scope():
                           ReportingPretrainedInit)
 
 
-def test_ppkt_srunet34_checkpoint_loads_every_key(tmp_path, logged):
+def test_ppkt_srunet34_checkpoint_loads_every_key(tmp_path, key_reports):
     """A PPKT checkpoint (student = SRUNet with the PPKT config's args, under
     'backbone.'; projection / UPL keys beside it) fills every downstream key."""
     args = dict(Config.fromfile(REPO / 'configs/_base_/models/ppkt_srunet34.py').model.backbone)
@@ -367,7 +358,7 @@ def test_ppkt_srunet34_checkpoint_loads_every_key(tmp_path, logged):
         assert torch.equal(own[key], value), key
     n = len(ref)
     # (projection / upl keys lie outside the prefix, so they are not even candidates)
-    assert any(f'loaded {n}/{n} tensors; missing 0; unexpected 0' in m for m in logged), logged
+    assert any(f'loaded {n}/{n} tensors; missing 0; unexpected 0' in m for m in key_reports), key_reports
 
     # Same network: backbone output = the PPKT student's voxelise-run-gather per point.
     source.eval()
@@ -381,13 +372,13 @@ def test_ppkt_srunet34_checkpoint_loads_every_key(tmp_path, logged):
     torch.testing.assert_close(ours, theirs.view(2, 300, 96).transpose(1, 2))
 
     # With a 1x1 head (out_channels set) the PPKT checkpoint leaves exactly it missing.
-    logged.clear()
+    key_reports.clear()
     headed = SRUNetSegBackbone(out_channels=20, init_cfg=init)
     headed.init_weights()
-    assert any('missing 2' in m and "'head.bias', 'head.weight'" in m for m in logged)
+    assert any('missing 2' in m and "'head.bias', 'head.weight'" in m for m in key_reports)
 
 
-def test_ppkt_point_student_checkpoint(tmp_path, logged):
+def test_ppkt_point_student_checkpoint(tmp_path, key_reports):
     """PPKT with a point student: PointStudent(net=PointMLPPartSeg) under 'backbone.', so
     the network is at 'backbone.net.'; it loads completely and gives the student's output
     (xyz centred per sample as input, zero category)."""
@@ -409,7 +400,7 @@ def test_ppkt_point_student_checkpoint(tmp_path, logged):
     for key, value in ref.items():
         assert torch.equal(net.state_dict()[key], value), key
     n = len(ref)
-    assert any(f'loaded {n}/{n} tensors; missing 0; unexpected 0' in m for m in logged)
+    assert any(f'loaded {n}/{n} tensors; missing 0; unexpected 0' in m for m in key_reports)
 
     student.eval()
     net.eval()
@@ -420,7 +411,7 @@ def test_ppkt_point_student_checkpoint(tmp_path, logged):
     torch.testing.assert_close(ours, theirs.view(2, 128, 32).transpose(1, 2))
 
 
-def test_tap_pointmlp_checkpoint(tmp_path, logged):
+def test_tap_pointmlp_checkpoint(tmp_path, key_reports):
     """TAP keeps the PointMLP encoder (4-d xyz + height input) at 'backbone.': every
     encoder key loads, the decoder keys are reported missing; a 6-d (xyz + rgb) model
     refuses the 4-d embedding unless it is listed in ignore_keys."""
@@ -441,7 +432,7 @@ def test_tap_pointmlp_checkpoint(tmp_path, logged):
                                 for k in decoder_keys)
     total = len(net.state_dict())
     assert any(f'loaded {len(ref)}/{total} tensors; missing {len(decoder_keys)}' in m
-               for m in logged)
+               for m in key_reports)
 
     rgb = dict(in_channels=6, feature_keys=('xyz', 'rgb'), **TINY_POINTMLP)
     with pytest.raises(ValueError, match=re.escape(

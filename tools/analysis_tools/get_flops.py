@@ -621,15 +621,10 @@ class ConfigReport:
 
 def random_teachers(model_cfg: Any, notes: List[str]) -> None:
     """Build PPKT-style 2D teachers randomly initialised (no checkpoint read)."""
-    for key, value in list(model_cfg.items()):
-        if isinstance(value, dict):
-            if str(value.get('type', '')).split('.')[-1] == 'ImageTeacher' and \
-                    value.get('checkpoint') is not None:
-                notes.append(f'model.{key}: {value["type"]} built without its checkpoint '
-                              f'({value["checkpoint"]}); the figures here do not depend on its weights')
-                value['checkpoint'] = None
-                value['allow_random_init'] = True
-            random_teachers(value, notes)
+    from crosspt.apis.inference import release_teacher_checkpoints
+    for entry in release_teacher_checkpoints(model_cfg):
+        notes.append(f'{entry}: ImageTeacher built without its checkpoint; the figures here '
+                     f'do not depend on its weights')
 
 
 def build_model(cfg: Config, notes: List[str]) -> nn.Module:
