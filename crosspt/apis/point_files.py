@@ -5,11 +5,8 @@ from typing import Union
 
 import numpy as np
 
-from crosspt.datasets.synthetic import sample_surface_points
 from crosspt.fileio.ply import read_ply_vertices
-from crosspt.rendering.mesh_io import read_mesh
-
-UP_AXES = ('x', 'y', 'z')
+from crosspt.rendering.mesh_io import UP_AXES, read_mesh, sample_surface_points, to_y_up
 
 
 def load_points(path: Union[str, os.PathLike], up_axis: str = 'y',
@@ -57,8 +54,7 @@ def load_points(path: Union[str, os.PathLike], up_axis: str = 'y',
     if bad.any():
         raise ValueError(f'{path}: {int(bad.sum())} point(s) have NaN or infinite coordinates '
                          f'(first: row {int(np.argmax(bad))})')
-    order = {'y': [0, 1, 2], 'z': [1, 2, 0], 'x': [2, 0, 1]}[up_axis]
-    return np.ascontiguousarray(xyz[:, order])
+    return to_y_up(xyz, up_axis)
 
 
 def _ply_has_faces(path: str) -> bool:

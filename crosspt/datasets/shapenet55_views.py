@@ -37,7 +37,9 @@ DATA_HELP = (
     '(shapenet55v1/{train,val,test}/*_001..012.jpg); unpack both under data_root; or '
     '(b) synthetic stand-in data in the same layout: '
     '`python tools/create_data.py synthetic-shapenet55 --out-dir <data_root>` '
-    '(or give the dataset `auto_generate=dict(...)`).')
+    '(or give the dataset `auto_generate=dict(...)`); or (c) your own meshes: '
+    '`python tools/dataset_converters/render_views.py MESH_DIR <data_root> '
+    '--val-fraction 0.1 --test-fraction 0.1` (writes train, val and test).')
 
 
 def view_image_path(data_root: str, subset: str, ply_name: str, view: int) -> str:
@@ -65,8 +67,10 @@ class ShapeNet55ViewsDataset(BaseDataset):
         auto_generate: if given, call
             ``crosspt.datasets.synthetic.generate_synthetic_shapenet55(data_root,
             **auto_generate)`` before listing files when the data is missing or is synthetic
-            data (it then only checks the parameters; real data is never touched). Rank 0
-            first, then the other ranks after a barrier.
+            data (it then only checks the parameters; real data is never touched: a
+            non-empty folder without ``synthetic_info.json`` that lacks a subset raises
+            FileNotFoundError naming the subset). Rank 0 first, then the other ranks after
+            a barrier.
         **kwargs: passed to ``BaseDataset`` (``lazy_init``, ``indices``,
             ``serialize_data``, ``max_refetch``, ``metainfo``, ...).
     Raises:
@@ -102,16 +106,20 @@ class ShapeNet55ViewsDataset(BaseDataset):
         super().__init__(data_root=os.fspath(data_root), pipeline=built, test_mode=test_mode,
                          **kwargs)
 
-    def _data_present(self) -> bool:
-        """True when every subset of this split has a non-empty point and image folder."""
+    def _missing_subsets(self) -> List[str]:
+        """Subsets of this split without a point folder holding a .ply or an image folder."""
+        missing = []
         for subset in self.subsets:
             point_dir = os.path.join(self.data_root, POINT_DIR, subset)
             image_dir = os.path.join(self.data_root, IMAGE_DIR, subset)
-            if not (os.path.isdir(point_dir) and os.path.isdir(image_dir)):
-                return False
-            if not any(name.endswith('.ply') for name in os.listdir(point_dir)):
-                return False
-        return True
+            if not (os.path.isdir(point_dir) and os.path.isdir(image_dir)) or \
+                    not any(name.endswith('.ply') for name in os.listdir(point_dir)):
+                missing.append(subset)
+        return missing
+
+    def _data_present(self) -> bool:
+        """True when every subset of this split has a non-empty point and image folder."""
+        return not self._missing_subsets()
 
     def _needs_generation(self) -> bool:
         """Data missing, or synthetic data (``synthetic_info.json``) whose parameters the
@@ -128,7 +136,28 @@ class ShapeNet55ViewsDataset(BaseDataset):
     def _generate(self) -> None:
         from crosspt.datasets.synthetic import generate_synthetic_shapenet55
 
+        self._check_not_real_data()
         generate_synthetic_shapenet55(self.data_root, **self.auto_generate)
+
+    def _check_not_real_data(self) -> None:
+        """A non-empty ``data_root`` without ``synthetic_info.json`` holds real data, which
+        ``auto_generate`` never replaces: name the subsets it lacks instead."""
+        root = self.data_root
+        if not os.path.isdir(root) or not os.listdir(root) or \
+                os.path.isfile(os.path.join(root, SYNTHETIC_INFO)):
+            return
+        missing = self._missing_subsets()
+        if not missing:
+            return
+        wanted = ' and '.join(f'{POINT_DIR}/{s}/*.ply + {IMAGE_DIR}/{s}/' for s in missing)
+        raise FileNotFoundError(
+            f'ShapeNet55ViewsDataset(split={self.split!r}): no {" / ".join(missing)} subset in '
+            f'{root} (split {self.split!r} reads subsets {self.subsets}; expected {wanted}). '
+            f'The folder holds real data (no {SYNTHETIC_INFO}), so auto_generate does not touch '
+            f'it: write the missing subset with `python tools/dataset_converters/'
+            f'render_views.py MESH_DIR {root} --val-fraction 0.1 --test-fraction 0.1` '
+            f'(or --split {missing[0]} on other meshes), or point data_root at an empty or '
+            f'new folder for synthetic data.')
 
     def _missing(self, path: str, what: str) -> FileNotFoundError:
         return FileNotFoundError(

@@ -1,4 +1,5 @@
-"""Triangle-mesh reading and writing (.off, .obj, .ply) for the renderer.
+"""Triangle meshes (.off, .obj, .ply): reading, writing and the geometry helpers used on
+them (area-weighted surface sampling, up-axis permutation).
 
 ``read_mesh`` returns ``vertices (V, 3) float64`` and ``faces (F, 3) int64`` (0-based);
 polygons are fan-triangulated.  Every error names the file (and the line for text formats).
@@ -9,10 +10,16 @@ from typing import List, Tuple, Union
 import numpy as np
 
 from crosspt.fileio.ply import read_ply_vertices
+from crosspt.ops import furthest_point_sample_numpy
 
 PathLike = Union[str, os.PathLike]
 
-__all__ = ['read_mesh', 'read_off', 'read_obj', 'read_mesh_ply', 'write_off', 'write_obj']
+__all__ = ['read_mesh', 'read_off', 'read_obj', 'read_mesh_ply', 'write_off', 'write_obj',
+           'sample_surface_points', 'to_y_up', 'UP_AXES']
+
+UP_AXES = ('x', 'y', 'z')
+# new axis i = old axis _Y_UP_ORDER[up_axis][i]: cyclic permutations (no mirroring)
+_Y_UP_ORDER = {'y': (0, 1, 2), 'z': (1, 2, 0), 'x': (2, 0, 1)}
 
 
 def _fan(polygon: List[int]) -> List[Tuple[int, int, int]]:
@@ -206,3 +213,50 @@ def write_obj(path: PathLike, vertices: np.ndarray, faces: np.ndarray) -> None:
     lines += [f'f {a + 1} {b + 1} {c + 1}' for a, b, c in faces]
     with open(path, 'w') as f:
         f.write('\n'.join(lines) + '\n')
+
+
+def to_y_up(points: np.ndarray, up_axis: str = 'y') -> np.ndarray:
+    """Permute the axes of (N, 3) points so that ``up_axis`` becomes y, the frame of
+    crosspt's object datasets (ShapeNet, ModelNet and ScanObjectNN files are y up).
+
+    ``'y'`` keeps the axes; ``'z'`` maps (x, y, z) to (y, z, x); ``'x'`` maps it to
+    (z, x, y).  Returns a contiguous (N, 3) array of the input dtype.
+    """
+    if up_axis not in _Y_UP_ORDER:
+        raise ValueError(f'up_axis must be one of {UP_AXES}, got {up_axis!r}')
+    return np.ascontiguousarray(np.asarray(points)[:, list(_Y_UP_ORDER[up_axis])])
+
+
+def sample_surface_points(vertices: np.ndarray, faces: np.ndarray, num_points: int,
+                          rng: np.random.Generator, oversample: int = 4) -> np.ndarray:
+    """Area-weighted uniform surface samples, thinned by FPS from ``oversample``x as many.
+
+    The FPS thinning (:func:`crosspt.ops.furthest_point_sample_numpy`, start index 0,
+    PyTorch path so ties resolve identically on every machine) mimics Open3D's Poisson-disk
+    sampling with ``init_factor=4``.  Zero-area (degenerate) faces are never drawn.
+
+    Args:
+        vertices: (V, 3) mesh vertices.
+        faces: (F, 3) triangle vertex indices.
+        num_points: samples M to return.
+        rng: source of the random draws.
+    Returns:
+        (M, 3) float32.
+    Raises:
+        ValueError: the faces have zero total area.
+    """
+    vertices = np.asarray(vertices, dtype=np.float64)
+    tri = vertices[np.asarray(faces, dtype=np.int64).reshape(-1, 3)]        # (F, 3, 3)
+    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=-1)
+    if not area.sum() > 0:
+        raise ValueError('sample_surface_points: the mesh has zero surface area')
+    total = num_points * max(int(oversample), 1)
+    face = rng.choice(len(tri), size=total, p=area / area.sum())
+    u, v = rng.uniform(size=(2, total))
+    flip = u + v > 1
+    u[flip], v[flip] = 1 - u[flip], 1 - v[flip]
+    t = tri[face]
+    points = t[:, 0] + u[:, None] * (t[:, 1] - t[:, 0]) + v[:, None] * (t[:, 2] - t[:, 0])
+    if total > num_points:
+        points = points[furthest_point_sample_numpy(points, num_points)]
+    return points.astype(np.float32)

@@ -75,8 +75,10 @@ class LoadPointsFromPLY(BaseTransform):
     The axes are permuted by ``axis_order`` (TAP: ``points[:, [2, 0, 1]]`` turns the
     y-up MVCNN meshes z-up).  A file with fewer than ``num_points`` points raises
     ValueError.  TAP also rejects files with more points; here they are reduced to
-    ``num_points`` with deterministic furthest point sampling (start index 0) unless
-    ``strict_num_points=True``, which raises instead.
+    ``num_points`` with deterministic furthest point sampling from index 0
+    (:func:`crosspt.ops.furthest_point_sample_numpy` with ``backend='auto'``: fpsample on
+    CPU when installed, which may break exact distance ties differently from the PyTorch
+    path) unless ``strict_num_points=True``, which raises instead.
 
     Args:
         num_points: points per sample N.
@@ -108,7 +110,7 @@ class LoadPointsFromPLY(BaseTransform):
                              f'{"exactly" if self.strict_num_points else "at least"} '
                              f'{self.num_points}')
         if count > self.num_points:
-            points = points[furthest_point_sample_numpy(points, self.num_points)]
+            points = points[furthest_point_sample_numpy(points, self.num_points, backend='auto')]
         return np.ascontiguousarray(points[:, list(self.axis_order)], dtype=np.float32)
 
     def __repr__(self) -> str:
