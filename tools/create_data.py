@@ -23,13 +23,20 @@ in the extracted ScanNet layout (``crosspt.datasets.synthetic_scenes``).
 ``synthetic-scannet-mmdet3d`` writes labelled surface point clouds of the same scenes in
 mmdet3d's ScanNet format (``points/``, ``semantic_mask/``, ``instance_mask/``,
 ``seg_info/``, ``scannet_infos_{train,val}.pkl``; ``crosspt.datasets.scannet_mmdet3d_format``).
+
+Every command records the files it wrote (sizes, sha256) in ``<out-dir>/synthetic_info.json``
+and, when parameters change or a file is missing, regenerates by replacing only those
+files. An out-dir holding any other file is refused (exit code 2, the files listed): move
+them out or choose another ``--out-dir``.
 """
 import argparse
 import os
+import sys
 import time
 from typing import List, Optional
 
 from crosspt.datasets.synthetic import generate_synthetic_shapenet55
+from crosspt.fileio.atomic import DataOwnershipError
 
 OBJECT_SETS = ('synthetic-scanobjectnn', 'synthetic-modelnet40', 'synthetic-shapenetpart',
                'synthetic-fewshot', 'synthetic-objects')
@@ -211,5 +218,15 @@ def main(argv: Optional[List[str]] = None) -> None:
         print(f'  info: {os.path.join(root, "synthetic_info.json")}')
 
 
+def cli(argv: Optional[List[str]] = None) -> int:
+    """``main`` with a refused out-dir reported as one message and exit code 2."""
+    try:
+        main(argv)
+    except DataOwnershipError as exc:
+        print(f'create_data.py: error: {exc}', file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == '__main__':
-    main()
+    sys.exit(cli())

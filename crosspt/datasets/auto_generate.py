@@ -4,6 +4,11 @@ Rank 0 generates first; every rank reaches the barrier (whether to wait depends 
 the config, so ranks cannot disagree); then the other ranks call the generator too — a
 no-op on a shared file system (the generators are lock-protected and idempotent), a
 node-local copy otherwise.
+
+A generator only ever replaces files its own manifest lists
+(:func:`crosspt.fileio.atomic.write_dataset_once`): over a folder holding anything else it
+raises :class:`crosspt.fileio.atomic.DataOwnershipError` listing those files, and nothing
+is deleted.
 """
 from typing import Callable
 

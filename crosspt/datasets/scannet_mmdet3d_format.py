@@ -13,7 +13,7 @@ Layout written by :func:`generate_synthetic_scannet_mmdet3d`::
     <root>/seg_info/{train,val}_resampled_scene_idxs.npy   int32, mmdet3d's resampling rule
     <root>/seg_info/{train,val}_label_weight.npy           float32 (20,), 1 / ln(1.2 + freq)
     <root>/scannet_infos_{train,val}.pkl
-    <root>/synthetic_info.json           generator, parameters and file list (marker)
+    <root>/synthetic_info.json           generator, parameters, file manifest (marker)
 
 Train scenes are ``scene0000_00 .. scene%04d_00 % (num_scenes - 1)`` and the validation
 scenes follow them; scene ``i`` is ``generate_scene(seed, i)``, the same room the PPKT
@@ -51,7 +51,6 @@ min/max boxes of each detection-class instance's stored points mapped through M 
 float64), the way VoteNet's exporter computes ``aligned_bbox`` from aligned vertices
 (there from the full mesh, here from the points that ship).
 """
-import json
 import math
 import os
 import pickle
@@ -61,7 +60,7 @@ import numpy as np
 
 from crosspt.datasets.synthetic_scenes import (SCANNET20_NYU40_IDS, generate_scene,
                                                sample_scene_points, scene_name)
-from crosspt.fileio.atomic import write_dataset_once
+from crosspt.fileio.atomic import info_matches, write_dataset_once
 
 PathLike = Union[str, os.PathLike]
 
@@ -331,15 +330,9 @@ def _write_seg_info(root: str, split: str, semantic_masks: List[np.ndarray],
 def is_complete(root: PathLike, params: Optional[dict] = None) -> bool:
     """True when ``root`` holds this generator's marker (with ``params``, if given) and
     every file it lists."""
-    root = os.fspath(root)
-    try:
-        with open(os.path.join(root, SYNTHETIC_INFO)) as f:
-            info = json.load(f)
-    except (OSError, ValueError):
-        return False
-    return (info.get('format_version') == FORMAT_VERSION and info.get('generator') == GENERATOR
-            and (params is None or info.get('params') == params)
-            and all(os.path.isfile(os.path.join(root, rel)) for rel in info.get('files', [])))
+    header = {'format_version': FORMAT_VERSION, 'generator': GENERATOR}
+    return info_matches(os.fspath(root), SYNTHETIC_INFO,
+                        header if params is None else {**header, 'params': params})
 
 
 def _positive_int(name: str, key: str, value) -> int:
@@ -369,7 +362,8 @@ def generate_synthetic_scannet_mmdet3d(data_root: PathLike, num_scenes: int = 12
 
     Idempotent (same parameters and all files present: nothing is rewritten), runs under an
     ``fcntl`` lock on ``<root>.lock``, builds in a temporary sibling folder swapped into
-    place, refuses to replace a non-empty folder without ``synthetic_info.json`` and is
+    place, replaces only files of the ``synthetic_info.json`` manifest (a folder holding
+    any other file is refused: :func:`crosspt.fileio.atomic.write_dataset_once`) and is
     byte-identical for the same parameters. Raises ValueError when ``num_points`` is so
     small that mmdet3d's resampling rule gives the training split no patch at all.
     """

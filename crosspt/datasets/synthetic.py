@@ -13,17 +13,14 @@ View ``k+1`` shows the mesh after the loader's axis permutation ``[2, 0, 1]`` (y
 and the rotation ``R_k`` of ``tap_view_rotations``; its camera is fitted on the stored cloud
 (permuted) exactly like ``TAPQueryGenerator.fit_camera``, so images and queries agree.
 """
-import json
 import os
-import shutil
 from typing import Callable, Dict, List, Tuple, Union
 
 import numpy as np
 
-from crosspt.fileio.atomic import file_lock, swap_in_dir
+from crosspt.fileio.atomic import info_matches, read_info, write_dataset_once
 from crosspt.fileio.ply import write_ply_points
-from crosspt.ops import furthest_point_sample_numpy
-from crosspt.rendering.mesh_io import write_off
+from crosspt.rendering.mesh_io import sample_surface_points, write_off
 from crosspt.rendering.renderer import render_tap_views
 
 PathLike = Union[str, os.PathLike]
@@ -32,6 +29,7 @@ Mesh = Tuple[np.ndarray, np.ndarray]
 FORMAT_VERSION = 1
 NUM_VIEWS = 12
 LOADER_AXIS_PERMUTATION = (2, 0, 1)
+SYNTHETIC_INFO = 'synthetic_info.json'
 SYNTHETIC_CATEGORIES = ('table', 'chair', 'lamp', 'mug', 'airplane', 'bottle', 'sofa', 'bench')
 
 __all__ = ['SYNTHETIC_CATEGORIES', 'make_object', 'sample_surface_points',
@@ -253,33 +251,6 @@ def make_object(category: str, rng: np.random.Generator) -> Mesh:
     return vertices, faces
 
 
-# ----------------------------------------------------------------------------- sampling
-def sample_surface_points(vertices: np.ndarray, faces: np.ndarray, num_points: int,
-                          rng: np.random.Generator, oversample: int = 4) -> np.ndarray:
-    """Area-weighted uniform surface samples, thinned by FPS from ``oversample``x as many.
-
-    The FPS thinning mimics Open3D's Poisson-disk sampling with ``init_factor=4``.
-
-    Returns:
-        (num_points, 3) float32.
-    """
-    vertices = np.asarray(vertices, dtype=np.float64)
-    tri = vertices[np.asarray(faces, dtype=np.int64)]                        # (F, 3, 3)
-    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=-1)
-    if not area.sum() > 0:
-        raise ValueError('sample_surface_points: the mesh has zero surface area')
-    total = num_points * max(int(oversample), 1)
-    face = rng.choice(len(tri), size=total, p=area / area.sum())
-    u, v = rng.uniform(size=(2, total))
-    flip = u + v > 1
-    u[flip], v[flip] = 1 - u[flip], 1 - v[flip]
-    t = tri[face]
-    points = t[:, 0] + u[:, None] * (t[:, 1] - t[:, 0]) + v[:, None] * (t[:, 2] - t[:, 0])
-    if total > num_points:
-        points = points[furthest_point_sample_numpy(points, num_points)]
-    return points.astype(np.float32)
-
-
 # ----------------------------------------------------------------------------- dataset
 def _plan(num_train: int, num_val: int, num_test: int) -> List[Dict[str, object]]:
     models, next_id = [], 0
@@ -318,17 +289,12 @@ def _build_model(root: str, model: Dict[str, object], seed: int, num_points: int
                                            quality=95)
 
 
-def _is_complete(root: str, params: Dict[str, int]) -> bool:
-    info_path = os.path.join(root, 'synthetic_info.json')
-    try:
-        with open(info_path) as f:
-            info = json.load(f)
-    except (OSError, ValueError):
-        return False
-    if info.get('format_version') != FORMAT_VERSION or info.get('params') != params:
-        return False
-    return all(os.path.isfile(os.path.join(root, rel))
-               for model in info.get('models', []) for rel in _expected_files(model))
+def _is_complete(root: str, header: Dict[str, object]) -> bool:
+    """``synthetic_info.json`` records ``header`` and every file of it is intact."""
+    info = read_info(root, SYNTHETIC_INFO)
+    return info_matches(root, SYNTHETIC_INFO, header) and all(
+        os.path.isfile(os.path.join(root, rel))
+        for model in info.get('models', []) for rel in _expected_files(model))
 
 
 def generate_synthetic_shapenet55(data_root: PathLike, num_train: int = 48, num_val: int = 8,
@@ -339,7 +305,10 @@ def generate_synthetic_shapenet55(data_root: PathLike, num_train: int = 48, num_
 
     Idempotent: if ``synthetic_info.json`` records the same parameters and every file is
     present nothing is rewritten.  The set is built in a temporary sibling directory and
-    renamed into place, under an ``fcntl`` lock on ``{data_root}.lock``.
+    renamed into place, under an ``fcntl`` lock on ``{data_root}.lock``, by
+    :func:`crosspt.fileio.atomic.write_dataset_once`: regeneration replaces only files of
+    the info's manifest and refuses (DataOwnershipError listing them) a folder holding
+    any other file.
 
     Args:
         data_root: output directory.
@@ -361,44 +330,25 @@ def generate_synthetic_shapenet55(data_root: PathLike, num_train: int = 48, num_
     params = {'seed': int(seed), 'num_train': int(num_train), 'num_val': int(num_val),
               'num_test': int(num_test), 'num_points': int(num_points),
               'image_size': int(image_size)}
-    parent = os.path.dirname(root)
-    os.makedirs(parent, exist_ok=True)
-    with file_lock(root + '.lock'):
-        info_path = os.path.join(root, 'synthetic_info.json')
-        if _is_complete(root, params):
-            with open(info_path) as f:
-                info = json.load(f)
-            return {**info, 'data_root': root, 'created': False}
-        if os.path.exists(root) and os.listdir(root) and not os.path.isfile(info_path):
-            raise ValueError(f'generate_synthetic_shapenet55: {root} exists, is not empty and '
-                             f'holds no synthetic_info.json; refusing to replace it')
-        models = _plan(num_train, num_val, num_test)
-        tmp = os.path.join(parent, f'.{os.path.basename(root)}.tmp-{os.getpid()}')
-        shutil.rmtree(tmp, ignore_errors=True)
-        os.makedirs(tmp)
-        try:
-            jobs = [(tmp, m, int(seed), int(num_points), int(image_size)) for m in models]
-            bar = None
-            if progress:
-                from tqdm import tqdm
-                bar = tqdm(total=len(jobs), desc='synthetic shapenet55', unit='model')
-            for job in jobs:
-                _build_model(*job)
-                if bar is not None:
-                    bar.update(1)
+    models = _plan(num_train, num_val, num_test)
+    header = {'format_version': FORMAT_VERSION,
+              'generator': 'crosspt.datasets.synthetic.generate_synthetic_shapenet55',
+              'params': params}
+
+    def write(tmp: str, bar) -> Dict[str, object]:
+        for model in models:
+            _build_model(tmp, model, int(seed), int(num_points), int(image_size))
             if bar is not None:
-                bar.close()
-            for split in ('train', 'val', 'test'):
-                for sub in ('pointclouds', 'shapenet55v1', 'meshes'):
-                    os.makedirs(os.path.join(tmp, sub, split), exist_ok=True)
-            info = {'format_version': FORMAT_VERSION,
-                    'generator': 'crosspt.datasets.synthetic.generate_synthetic_shapenet55',
-                    'params': params, 'categories': list(SYNTHETIC_CATEGORIES),
-                    'counts': {'train': num_train, 'val': num_val, 'test': num_test},
-                    'num_views': NUM_VIEWS, 'models': models}
-            with open(os.path.join(tmp, 'synthetic_info.json'), 'w') as f:
-                json.dump(info, f, indent=1)
-            swap_in_dir(tmp, root)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return {**info, 'data_root': root, 'created': True}
+                bar.update(1)
+        for split in ('train', 'val', 'test'):
+            for sub in ('pointclouds', 'shapenet55v1', 'meshes'):
+                os.makedirs(os.path.join(tmp, sub, split), exist_ok=True)
+        return {'categories': list(SYNTHETIC_CATEGORIES),
+                'counts': {'train': num_train, 'val': num_val, 'test': num_test},
+                'num_views': NUM_VIEWS, 'models': models}
+
+    return write_dataset_once(
+        root, 'generate_synthetic_shapenet55', SYNTHETIC_INFO,
+        is_complete=lambda folder: _is_complete(folder, header), write=write, header=header,
+        progress=dict(total=len(models), desc='synthetic shapenet55', unit='model')
+        if progress else None)

@@ -26,10 +26,12 @@ Layouts (``generate_synthetic_objects(root)`` writes all four, one per sub-folde
                        train_test_split/shuffled_{train,val,test}_file_list.json
     modelnet_fewshot/  ModelNetFewshot/{way}way_{shot}shot/{fold}.pkl
 
-Every set has a ``synthetic_info.json`` (parameters, format, class maps, file list);
-generation is idempotent (same parameters and all files present: nothing is rewritten),
-runs under an ``fcntl`` lock on ``<root>.lock``, builds in a temporary sibling folder
-and refuses to replace a non-empty folder without ``synthetic_info.json`` (real data).
+Every set has a ``synthetic_info.json`` (parameters, format, class maps, file manifest
+with sizes and sha256); generation is idempotent (same parameters and all files present:
+nothing is rewritten), runs under an ``fcntl`` lock on ``<root>.lock``, builds in a
+temporary sibling folder, and regeneration replaces only the manifest's files: a folder
+holding any other file (or without ``synthetic_info.json``: real data) is refused
+(:func:`crosspt.fileio.atomic.write_dataset_once`).
 Output is byte-identical for the same parameters (``default_rng([seed, ...])`` per shape).
 """
 import copy
@@ -42,7 +44,7 @@ from typing import Callable, Dict, Sequence, Tuple, Union
 import numpy as np
 
 from .modelnet40 import MODELNET40_CLASSES
-from crosspt.fileio.atomic import write_dataset_once
+from crosspt.fileio.atomic import info_matches, write_dataset_once
 
 from .object_datasets import SYNTHETIC_INFO
 from .scanobjectnn import SCANOBJECTNN_CLASSES, scanobjectnn_h5_name
@@ -151,14 +153,9 @@ def _write_text(path: str, text: str) -> None:
 
 
 def _is_complete(root: str, generator: str, params: dict) -> bool:
-    try:
-        with open(os.path.join(root, SYNTHETIC_INFO)) as f:
-            info = json.load(f)
-    except (OSError, ValueError):
-        return False
-    return (info.get('format_version') == FORMAT_VERSION and info.get('generator') == generator
-            and info.get('params') == params and
-            all(os.path.isfile(os.path.join(root, rel)) for rel in info.get('files', [])))
+    """The marker records this generator and ``params``, and its files are intact."""
+    return info_matches(root, SYNTHETIC_INFO, {'format_version': FORMAT_VERSION,
+                                               'generator': generator, 'params': params})
 
 
 def _generate(data_root: PathLike, name: str, params: dict, write: Callable[[str], dict]

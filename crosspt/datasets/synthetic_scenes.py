@@ -77,11 +77,11 @@ rendered from the true pose and written.
 
 Generation is idempotent (same parameters and all files present: nothing is rewritten),
 runs under an ``fcntl`` lock on ``<root>.lock``, builds in a temporary sibling folder
-swapped into place, refuses to replace a non-empty folder without
-``synthetic_info.json``, and is byte-identical for the same parameters.
+swapped into place, replaces only files of the ``synthetic_info.json`` manifest (a folder
+holding any other file is refused: :func:`crosspt.fileio.atomic.write_dataset_once`), and
+is byte-identical for the same parameters.
 """
 import io
-import json
 import math
 import os
 import zlib
@@ -90,7 +90,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from crosspt.fileio.atomic import write_dataset_once
+from crosspt.fileio.atomic import info_matches, write_dataset_once
 from crosspt.fileio.scannet_layout import (INTRINSIC_FILES, write_color, write_depth,
                                            write_label, write_matrix)
 
@@ -1268,14 +1268,9 @@ def _write_scene_frames(scene: Scene, scene_dir: str, frames_per_scene: int, fra
 
 
 def _is_complete(root: str, generator: str, params: dict) -> bool:
-    try:
-        with open(os.path.join(root, SYNTHETIC_INFO)) as f:
-            info = json.load(f)
-    except (OSError, ValueError):
-        return False
-    return (info.get('format_version') == FORMAT_VERSION and info.get('generator') == generator
-            and info.get('params') == params and
-            all(os.path.isfile(os.path.join(root, rel)) for rel in info.get('files', [])))
+    """The marker records this generator and ``params``, and its files are intact."""
+    return info_matches(root, SYNTHETIC_INFO, {'format_version': FORMAT_VERSION,
+                                               'generator': generator, 'params': params})
 
 
 def _positive(name: str, **values) -> None:

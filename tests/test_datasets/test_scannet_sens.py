@@ -155,6 +155,21 @@ def test_converter_layout(sens_file, tmp_path, capsys):
     assert '1 written with non-finite pose' in summary and '0 with empty depth' in summary
 
 
+def test_converter_rerun_replaces_only_its_own_files(sens_file, tmp_path):
+    out = tmp_path / 'out'
+    source = str(sens_file.parent.parent)
+    assert tool.main([source, str(out), '--frame-skip', '2']) == 0
+    scene = out / 'scene0000_00'
+    assert tool.main([source, str(out), '--frame-skip', '2']) == 0  # same files again
+    assert sorted(os.listdir(scene / 'color')) == ['0.jpg', '2.jpg']
+    note = scene / 'color' / 'my_notes.txt'
+    note.write_text('keep me')
+    with pytest.raises(ValueError, match='my_notes.txt'):
+        tool.main([source, str(out), '--frame-skip', '2'])
+    assert note.read_text() == 'keep me'
+    assert sorted(os.listdir(scene / 'pose')) == ['0.txt', '2.txt']
+
+
 def test_depth_shift_rescaled():
     depth = np.array([[0, 5000, 12347]], np.uint16)
     assert tool.to_millimetres(depth, 5000.0).tolist() == [[0, 1000, 2469]]

@@ -71,7 +71,7 @@ def convert_scene(scene: str, sens_path: str, out_dir: str,
     from PIL import Image
     from tqdm import tqdm
 
-    from crosspt.fileio.atomic import swap_in_dir
+    from crosspt.fileio.atomic import list_files, swap_in_dir
     from crosspt.fileio.scannet_layout import format_matrix
     from crosspt.fileio.sens import decode_depth, read_sens
 
@@ -111,7 +111,9 @@ def convert_scene(scene: str, sens_path: str, out_dir: str,
             bad_pose += int(not np.isfinite(frame.camera_to_world).all())
             empty += int(not depth.any())
             written += 1
-        swap_in_dir(tmp, root)
+        # a re-run may replace exactly the files it writes again; a scene folder holding
+        # anything else (other frames, the user's files) is refused, naming them
+        swap_in_dir(tmp, root, files=list_files(tmp))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return header.num_frames, written, bad_pose, empty
