@@ -15,15 +15,17 @@
 ``data_root`` may be the folder itself or its parent; the one used is logged.
 """
 import os
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from crosspt.fileio.safe_pickle import restricted_pickle_load
 from crosspt.ops import furthest_point_sample_numpy
 from crosspt.registry import DATASETS
 
-from .object_datasets import (BaseObjectDataset, cache_location, cached_pickle,
-                              find_data_dir, log, read_h5_cloud_file, read_name_list)
+from .object_datasets import (BaseObjectDataset, cache_location, cached_arrays,
+                              find_data_dir, log, read_h5_cloud_file, read_name_list,
+                              source_fingerprint)
 
 #: the standard alphabetical ModelNet40 class list, index = label id
 MODELNET40_CLASSES: Tuple[str, ...] = (
@@ -140,9 +142,17 @@ class ModelNet40NormalDataset(BaseObjectDataset):
     Files are read lazily, one per sample (the constructor only lists the ids and checks
     the files exist).  With ``fps_cache_points`` every file is read once at start-up and
     reduced by exact FPS (start index 0; Point-BERT starts at a random point) to that many
-    points, and the result is cached like Point-BERT as
-    ``modelnet40_{split}_{n}pts_fps.dat`` = pickle ``[list of (n, 6) float32, list of (1,)
-    int32 labels]``.  This is slow on CPU for n = 8192 (about 12k shapes).
+    points, and the result is cached as ``modelnet40_{split}_{n}pts_fps_crosspt.npz``
+    (``points`` (S, n, 6) float32, ``labels`` (S,) int64 and a record of every source
+    file's size and mtime; see ``cached_arrays`` in ``object_datasets.py``).  This is slow
+    on CPU for n = 8192 (about 12k shapes).
+
+    Point-BERT's own presampled file ``modelnet40_{split}_{n}pts_fps.dat`` (a pickle
+    ``[list of (n, 6) float32, list of (1,) int32 labels]``, its format's choice) is used
+    instead when there is no crosspt cache and it matches the split (length, shapes,
+    labels); it is read with :class:`crosspt.fileio.safe_pickle.RestrictedUnpickler`, which
+    refuses (ValueError naming the file and the global) a pickle that names anything but
+    numpy arrays and plain containers.  crosspt never writes or deletes that file.
 
     Data info: ``{'label': int, 'sample_idx': int, 'source': <txt path>, 'shape_id':
     'airplane_0001'}`` plus ``'cloud'`` ((R, 6) or (R, 3) float32 without normals), which
@@ -155,7 +165,8 @@ class ModelNet40NormalDataset(BaseObjectDataset):
         use_normals: keep the normals (cloud (R, 6)); else only xyz.
         fps_cache_points: None (read files lazily) or the FPS size of the cache (8192).
         cache_dir: cache folder when the data folder is read-only.
-        rebuild_stale_cache: rebuild a cache whose length/shape/labels do not match.
+        rebuild_stale_cache: rebuild a cache whose build parameters, source files (size,
+            mtime), shapes or labels do not match (else raise ValueError).
         auto_generate: kwargs of ``generate_synthetic_modelnet40``.
     """
 
@@ -189,40 +200,88 @@ class ModelNet40NormalDataset(BaseObjectDataset):
         return folder is not None and \
             os.path.isfile(os.path.join(folder, f'modelnet40_{self.split}.txt'))
 
-    def _build_cache(self, infos: List[dict]) -> list:
+    def _build_cache(self, infos: List[dict]) -> Dict[str, np.ndarray]:
+        """``points`` (S, n, 6) float32 exact-FPS subsamples and ``labels`` (S,) int64."""
         owner, n = type(self).__name__, self.fps_cache_points
-        points, labels = [], []
-        for info in infos:
+        points = np.empty((len(infos), n, 6), dtype=np.float32)
+        for i, info in enumerate(infos):
             cloud = read_modelnet_txt(info['source'], owner)
             if len(cloud) < n:
                 raise ValueError(f'{owner}: {info["source"]} has {len(cloud)} rows, fewer than '
                                  f'fps_cache_points={n}')
-            points.append(cloud[furthest_point_sample_numpy(cloud[:, :3], n)])
-            labels.append(np.array([info['label']], dtype=np.int32))
-        return [points, labels]
+            points[i] = cloud[furthest_point_sample_numpy(cloud[:, :3], n)]
+        return dict(points=points, labels=np.array([i['label'] for i in infos], np.int64))
+
+    def _check_dat(self, obj: object, infos: List[dict]) -> Optional[str]:
+        """Why a Point-BERT ``.dat`` object does not fit ``infos`` (None: it fits)."""
+        n = self.fps_cache_points
+        if not (isinstance(obj, (list, tuple)) and len(obj) == 2 and
+                all(isinstance(x, (list, tuple)) and len(x) == len(infos) for x in obj)):
+            return f'expected [points, labels] lists of {len(infos)} entries'
+        for i, (pts, lab) in enumerate(zip(*obj)):
+            if not isinstance(pts, np.ndarray) or pts.shape != (n, 6) or pts.dtype.kind != 'f':
+                return f'entry {i} is not a ({n}, 6) float array'
+            label = np.asarray(lab).reshape(-1)
+            if label.size != 1 or label.dtype.kind not in 'iu' or \
+                    int(label[0]) != infos[i]['label']:
+                return f'entry {i} has label {lab!r}, the split file says {infos[i]["label"]}'
+        return None
+
+    def _read_pointbert_dat(self, folders: Sequence[str], infos: List[dict]
+                            ) -> Optional[np.ndarray]:
+        """(S, n, 6) float32 points of the first fitting Point-BERT ``.dat`` in ``folders``
+        (its path becomes ``fps_cache_path``), else None.  A pickle naming code raises
+        UnsafePickleError (file + global named)."""
+        owner = type(self).__name__
+        name = f'modelnet40_{self.split}_{self.fps_cache_points}pts_fps.dat'
+        for path in dict.fromkeys(os.path.join(folder, name) for folder in folders):
+            if not os.path.isfile(path):
+                continue
+            try:
+                obj = restricted_pickle_load(path)
+            except ValueError as exc:  # corrupt; UnsafePickleError is not a ValueError
+                log(f'{owner}: ignoring {path} (left alone): {exc}')
+                continue
+            reason = self._check_dat(obj, infos)
+            if reason is None:
+                log(f'{owner}: using the presampled file {path} (Point-BERT format)')
+                self.fps_cache_path = path
+                return np.stack(obj[0]).astype(np.float32, copy=False)
+            log(f'{owner}: ignoring {path} (left alone): it does not match the '
+                f'{self.split} split: {reason}')
+        return None
 
     def _apply_cache(self, infos: List[dict]) -> None:
         owner, n = type(self).__name__, self.fps_cache_points
-        expected = [info['label'] for info in infos]
+        expected = np.array([info['label'] for info in infos], np.int64)
 
-        def validate(obj: object) -> Optional[str]:
-            if not (isinstance(obj, (list, tuple)) and len(obj) == 2 and
-                    len(obj[0]) == len(infos) and len(obj[1]) == len(infos)):
-                return f'expected [points, labels] lists of {len(infos)} entries'
-            for i, (pts, lab) in enumerate(zip(*obj)):
-                if np.shape(pts) != (n, 6):
-                    return f'entry {i} has shape {np.shape(pts)}, expected ({n}, 6)'
-                if int(np.asarray(lab).reshape(-1)[0]) != expected[i]:
-                    return f'entry {i} has label {lab}, the split file says {expected[i]}'
+        def validate(arrays: Dict[str, np.ndarray]) -> Optional[str]:
+            points, labels = arrays.get('points'), arrays.get('labels')
+            if points is None or labels is None or points.shape != (len(infos), n, 6) \
+                    or labels.shape != expected.shape:
+                return f'expected points ({len(infos)}, {n}, 6) and labels ({len(infos)},)'
+            if (labels != expected).any():
+                i = int(np.argmax(labels != expected))
+                return f'entry {i} has label {labels[i]}, the split file says {expected[i]}'
             return None
 
-        name = f'modelnet40_{self.split}_{n}pts_fps.dat'
+        name = f'modelnet40_{self.split}_{n}pts_fps_crosspt.npz'
         path = cache_location(self.folder, self.cache_dir, name, owner)
         self.fps_cache_path = path
-        cache = self._build_cache(infos) if path is None else cached_pickle(
-            path, lambda: self._build_cache(infos), validate, owner, self.rebuild_stale_cache)
-        for info, pts in zip(infos, cache[0]):
-            info['cloud'] = np.asarray(pts, dtype=np.float32)[:, :6 if self.use_normals else 3]
+        points = None
+        if path is None or not os.path.isfile(path):
+            folders = [self.folder] + ([os.path.dirname(path)] if path else [])
+            points = self._read_pointbert_dat(folders, infos)
+        if points is None and path is None:
+            points = self._build_cache(infos)['points']
+        elif points is None:
+            key = dict(params=dict(num_points=n, fps='exact, start index 0'),
+                       sources=source_fingerprint([i['source'] for i in infos], self.folder))
+            points = cached_arrays(path, lambda: self._build_cache(infos), key, owner,
+                                   validate, self.rebuild_stale_cache)['points']
+        for info, pts in zip(infos, points):
+            info['cloud'] = np.ascontiguousarray(pts[:, :6 if self.use_normals else 3],
+                                                 dtype=np.float32)
 
     def load_data_list(self) -> List[dict]:
         self._maybe_generate()

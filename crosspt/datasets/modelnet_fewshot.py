@@ -9,14 +9,20 @@ Each pickle is a dict ``{'train': [...], 'test': [...]}`` whose items are tuples
 ``(points (N, 6) or (N, 3) float32, label int in [0, way), name str)``.  The loader here
 validates that layout strictly: both keys and nothing else, 3-tuples of those types,
 finite points, every label of ``0..way-1`` present in both lists and exactly ``shot``
-training items per label.  Pickles run code when loaded: read only files you trust.
+training items per label.
+
+The episodes are pickles because that is the format's choice (Point-BERT's release).  A
+plain ``pickle.load`` would run any code the file names, so they are read with
+:class:`crosspt.fileio.safe_pickle.RestrictedUnpickler`, which allows only numpy arrays,
+scalars and plain containers and refuses anything else with an error naming the file and
+the refused global (docs/data_preparation.md).
 """
 import os
-import pickle
 from typing import Callable, List, Optional, Sequence, Union
 
 import numpy as np
 
+from crosspt.fileio.safe_pickle import UnsafePickleError, restricted_pickle_load
 from crosspt.registry import DATASETS
 
 from .object_datasets import BaseObjectDataset, log
@@ -118,11 +124,11 @@ class ModelNetFewShotDataset(BaseObjectDataset):
 
     def _read_episode(self, path: str) -> dict:
         try:
-            with open(path, 'rb') as f:
-                episode = pickle.load(f)
-        except Exception as exc:  # unpickling raises many types for a corrupt file
-            raise ValueError(f'ModelNetFewShotDataset: cannot unpickle {path}: '
-                             f'{type(exc).__name__}: {exc}') from exc
+            episode = restricted_pickle_load(path)
+        except UnsafePickleError as exc:
+            raise UnsafePickleError(f'ModelNetFewShotDataset: {exc}') from None
+        except ValueError as exc:  # truncated or corrupt pickle; the message names path
+            raise ValueError(f'ModelNetFewShotDataset: cannot unpickle {exc}') from exc
         if not isinstance(episode, dict) or set(episode) != {'train', 'test'} or \
                 not all(isinstance(episode[k], list) for k in ('train', 'test')):
             keys = sorted(map(str, episode)) if isinstance(episode, dict) else None

@@ -9,8 +9,10 @@ and ``modelnet_fewshot.py``; this module holds what they share:
 * HDF5 reading with validation (:func:`read_h5_cloud_file`): missing/truncated file,
   missing key, wrong shape, lengths that differ, non-integer or out-of-range labels and
   non-finite points all raise with the file (and row) named.
-* A pickle cache of presampled clouds (:func:`cached_pickle`) with a file lock, a
-  staleness check and atomic writes.
+* An ``.npz`` cache of presampled clouds (:func:`cached_arrays`): plain arrays read with
+  ``allow_pickle=False`` (a cache file cannot run code), a JSON record of the build
+  parameters and of the size and mtime of every source file (any change makes it stale),
+  a file lock and atomic writes.  Files crosspt did not write are never overwritten.
 
 Data-info contract shared by every object dataset (one dict per sample):
 ``sample_idx`` (int), ``source`` (str: ``'<file>'`` or ``'<file>[row <i>]'``) and
@@ -18,8 +20,8 @@ Data-info contract shared by every object dataset (one dict per sample):
 datasets), plus ``label`` (int) for classification or ``category`` (int) and
 ``part_labels`` ((N,) int64) for part segmentation.
 """
+import json
 import os
-import pickle
 from abc import ABCMeta, abstractmethod
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -33,6 +35,11 @@ from crosspt.datasets.auto_generate import generate_once
 from crosspt.registry import TRANSFORMS
 
 SYNTHETIC_INFO = 'synthetic_info.json'
+#: ``format`` of the JSON record in every presampled ``.npz`` cache
+CACHE_FORMAT = 'crosspt-presampled-cache-v1'
+#: name of the ``.npz`` entry holding that JSON record (a 0-d unicode array)
+CACHE_META = '__crosspt_cache__'
+ArrayCheck = Callable[[Dict[str, np.ndarray]], Optional[str]]
 GENERATE_HINT = ('`python tools/create_data.py {command} --out-dir <data_root>` writes a small '
                  'synthetic stand-in in exactly this layout (or give the dataset '
                  '`auto_generate=dict(...)`)')
@@ -116,36 +123,100 @@ def read_h5_cloud_file(path: str, num_classes: int, owner: str,
     return np.ascontiguousarray(data, dtype=np.float32), labels, extra
 
 
-def cached_pickle(cache_path: str, build: Callable[[], object],
-                  validate: Callable[[object], Optional[str]], owner: str,
-                  rebuild_stale: bool = True) -> object:
-    """Load ``cache_path`` if ``validate(obj)`` returns None, else (re)build and write it.
+def source_fingerprint(paths: Sequence[str], root: str) -> List[list]:
+    """``[[path relative to root, size in bytes, mtime in ns], ...]`` of ``paths``: what a
+    cache records of the files it was built from (any change makes it stale)."""
+    out = []
+    for path in paths:
+        stat = os.stat(path)
+        out.append([os.path.relpath(path, root), int(stat.st_size), int(stat.st_mtime_ns)])
+    return out
 
-    ``validate`` returns a reason string for a stale cache.  A stale cache is rebuilt
-    when ``rebuild_stale`` is True, otherwise ValueError names the file and the reason.
-    Building happens under a lock on ``cache_path + '.lock'`` and the file is written
-    to a temporary name and renamed, so readers never see half a cache.
+
+def _stale_reason(meta: dict, key: dict) -> Optional[str]:
+    """Why a cache recorded with ``meta['key']`` does not fit ``key`` (None: it fits)."""
+    old = meta.get('key')
+    if not isinstance(old, dict) or not isinstance(old.get('sources'), list) or \
+            not all(isinstance(s, list) and len(s) == 3 for s in old['sources']):
+        return 'its record of parameters and source files is malformed'
+    if old.get('params') != key['params']:
+        return f'it was built with {old.get("params")}, this run asks for {key["params"]}'
+    old_sources, sources = old['sources'], key['sources']
+    if [s[0] for s in old_sources] != [s[0] for s in sources]:
+        return (f'its source file list ({len(old_sources)} files) differs from the current '
+                f'one ({len(sources)} files)')
+    for before, now in zip(old_sources, sources):
+        if before != now:
+            return (f'source file {now[0]} changed since the cache was written (size, mtime '
+                    f'{before[1:]} -> {now[1:]})')
+    return None
+
+
+def _read_array_cache(path: str, owner: str) -> Tuple[dict, Dict[str, np.ndarray]]:
+    """``(meta, arrays)`` of a crosspt ``.npz`` cache, read with ``allow_pickle=False``.
+
+    A file that is not such a cache raises ValueError: crosspt never overwrites it."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if CACHE_META not in npz.files:
+                raise ValueError(f'it has no {CACHE_META!r} entry')
+            meta = json.loads(str(npz[CACHE_META][()]))
+            if not isinstance(meta, dict) or meta.get('format') != CACHE_FORMAT:
+                raise ValueError(f'its format is not {CACHE_FORMAT!r}')
+            arrays = {name: npz[name] for name in npz.files if name != CACHE_META}
+    except Exception as exc:  # zip, npy, json and pickle-refusal errors alike
+        raise ValueError(
+            f'{owner}: {path} is not a presampled cache written by crosspt ({exc}); crosspt '
+            f'does not overwrite files it did not write: move or delete it, or pass '
+            f'cache_dir=... to cache elsewhere') from None
+    return meta, arrays
+
+
+def _write_array_cache(path: str, arrays: Dict[str, np.ndarray], meta: dict) -> None:
+    """Write ``arrays`` + the JSON ``meta`` as an ``.npz`` atomically (temporary name, then
+    rename), so readers never see half a cache."""
+    tmp = f'{path}.tmp-{os.getpid()}'
+    with open(tmp, 'wb') as f:
+        np.savez(f, **arrays, **{CACHE_META: np.array(json.dumps(meta))})
+    os.replace(tmp, path)
+
+
+def cached_arrays(cache_path: str, build: Callable[[], Dict[str, np.ndarray]], key: dict,
+                  owner: str, validate: Optional[ArrayCheck] = None,
+                  rebuild_stale: bool = True, legacy: Sequence[str] = ()
+                  ) -> Dict[str, np.ndarray]:
+    """Arrays from the ``.npz`` cache ``cache_path`` if it fits, else built and written.
+
+    The cache holds plain arrays (never pickles) and a JSON record of ``key``:
+    ``{'params': build parameters, 'sources': source_fingerprint(...)}``.  It is stale
+    when that record differs from ``key`` or ``validate(arrays)`` returns a reason; a
+    stale cache is rebuilt when ``rebuild_stale``, else ValueError names the file and the
+    reason.  A file at ``cache_path`` that crosspt did not write raises ValueError and is
+    left alone, and so are the old-format files ``legacy`` (only logged as ignored).
+    Building happens under a lock on ``cache_path + '.lock'``.
     """
-    def load() -> Tuple[Optional[object], Optional[str]]:
+    key = json.loads(json.dumps(key))  # tuples -> lists, as the stored record
+    for path in legacy:
+        if os.path.isfile(path):
+            log(f'{owner}: ignoring {path}: crosspt no longer reads pickle caches (they can '
+                f'run code) and leaves that file alone; its cache is now {cache_path}')
+
+    def load() -> Tuple[Optional[Dict[str, np.ndarray]], Optional[str]]:
         if not os.path.isfile(cache_path):
             return None, None
-        try:
-            with open(cache_path, 'rb') as f:
-                obj = pickle.load(f)
-        except Exception as exc:  # unpickling raises many types for a corrupt file
-            return None, f'unreadable ({type(exc).__name__}: {exc})'
-        reason = validate(obj)
-        return (obj, None) if reason is None else (None, reason)
+        meta, arrays = _read_array_cache(cache_path, owner)
+        reason = _stale_reason(meta, key) or (validate(arrays) if validate else None)
+        return (arrays, None) if reason is None else (None, reason)
 
-    obj, reason = load()
-    if obj is not None:
+    arrays, reason = load()
+    if arrays is not None:
         log(f'{owner}: reusing presampled cache {cache_path}')
-        return obj
+        return arrays
     os.makedirs(os.path.dirname(cache_path) or '.', exist_ok=True)
     with file_lock(cache_path + '.lock'):
-        obj, reason = load()  # another process may have written it meanwhile
-        if obj is not None:
-            return obj
+        arrays, reason = load()  # another process may have written it meanwhile
+        if arrays is not None:
+            return arrays
         if reason is not None:
             if not rebuild_stale:
                 raise ValueError(f'{owner}: cache {cache_path} is stale: {reason}; delete it or '
@@ -153,15 +224,14 @@ def cached_pickle(cache_path: str, build: Callable[[], object],
             log(f'{owner}: cache {cache_path} is stale ({reason}); rebuilding it')
         else:
             log(f'{owner}: building presampled cache {cache_path} (once)')
-        obj = build()
-        problem = validate(obj)
-        if problem is not None:  # a bug in build(), never expected
-            raise RuntimeError(f'{owner}: freshly built cache {cache_path} is invalid: {problem}')
-        tmp = f'{cache_path}.tmp-{os.getpid()}'
-        with open(tmp, 'wb') as f:
-            pickle.dump(obj, f, protocol=4)
-        os.replace(tmp, cache_path)
-    return obj
+        arrays = build()
+        problem = validate(arrays) if validate else None
+        objects = [name for name, a in arrays.items() if a.dtype.hasobject]
+        if problem is not None or objects:  # a bug in build(), never expected
+            raise RuntimeError(f'{owner}: freshly built cache {cache_path} is invalid: '
+                               f'{problem or f"object arrays {objects}"}')
+        _write_array_cache(cache_path, arrays, dict(format=CACHE_FORMAT, owner=owner, key=key))
+    return arrays
 
 
 def cache_location(default_dir: str, cache_dir: Optional[str], name: str,

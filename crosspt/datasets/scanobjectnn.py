@@ -11,9 +11,11 @@ Layout (``data_root`` is either the folder holding ``main_split/`` or its parent
 Each h5 holds ``data`` (N, 2048, 3) float32 and ``label`` (N,) int ((N, 1) accepted).
 
 Test-time sampling as TAP: the test clouds are reduced once by furthest point sampling
-(start index 0, exact) to ``test_fps_points`` and cached as a pickle next to the h5,
-``test_objectdataset_augmentedrot_scale75_1024_fps.pkl`` (a bare float32 array
-(N, 1024, 3), as TAP's cache [UNVERIFIED]); the pipeline then takes the first 1024.
+(start index 0, exact) to ``test_fps_points`` and cached next to the h5 as
+``test_objectdataset_augmentedrot_scale75_1024_fps_crosspt.npz`` (``points`` (N, 1024, 3)
+float32 plus a record of the h5's size and mtime; see ``cached_arrays`` in
+``object_datasets.py``); the pipeline then takes the first 1024.  TAP's own pickle cache
+``..._1024_fps.pkl`` is never read (a pickle can run code) nor touched.
 """
 import os
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -23,8 +25,8 @@ import numpy as np
 from crosspt.ops import furthest_point_sample_numpy
 from crosspt.registry import DATASETS
 
-from .object_datasets import (BaseObjectDataset, cache_location, cached_pickle, log,
-                              read_h5_cloud_file)
+from .object_datasets import (BaseObjectDataset, cache_location, cached_arrays, log,
+                              read_h5_cloud_file, source_fingerprint)
 
 #: ScanObjectNN's 15 classes, index = label id (downstream.md §3.2).
 SCANOBJECTNN_CLASSES: Tuple[str, ...] = (
@@ -80,8 +82,8 @@ class ScanObjectNNDataset(BaseObjectDataset):
         test_fps_points: points kept by the test FPS (TAP: 1024).
         cache_dir: where the cache goes when the data folder is read-only (default: next
             to the h5, TAP's place).
-        rebuild_stale_cache: rebuild a cache whose shape or first points do not match the
-            h5 (else raise ValueError).
+        rebuild_stale_cache: rebuild a cache whose build parameters, h5 size/mtime,
+            shape or first points do not match (else raise ValueError).
         auto_generate: kwargs of ``crosspt.datasets.synthetic_objects.
             generate_synthetic_scanobjectnn``; generates synthetic data in ``data_root``
             on first use (never touches real data).
@@ -132,9 +134,10 @@ class ScanObjectNNDataset(BaseObjectDataset):
     def _data_present(self) -> bool:
         return self._find_h5()[0] is not None
 
-    def _fps_cache_name(self) -> str:
+    def _fps_cache_name(self, suffix: str = '_crosspt.npz') -> str:
+        """Cache file name; ``suffix='.pkl'`` gives the pickle name of TAP and older crosspt."""
         stem = os.path.splitext(os.path.basename(self.h5_path))[0]
-        return f'{stem}_{self.test_fps_points}_fps.pkl'
+        return f'{stem}_{self.test_fps_points}_fps{suffix}'
 
     def _load_fps(self, data: np.ndarray) -> np.ndarray:
         """(N, test_fps_points, 3) FPS subsample of ``data``, from or into the cache."""
@@ -144,24 +147,32 @@ class ScanObjectNNDataset(BaseObjectDataset):
                              f'fewer than test_fps_points={self.test_fps_points}')
         expected = (len(data), self.test_fps_points, 3)
 
-        def validate(obj: object) -> Optional[str]:
-            if not isinstance(obj, np.ndarray) or obj.shape != expected:
-                shape = obj.shape if isinstance(obj, np.ndarray) else type(obj).__name__
-                return f'holds {shape}, expected an array of shape {expected} for {self.h5_path}'
+        def validate(arrays: Dict[str, np.ndarray]) -> Optional[str]:
+            points = arrays.get('points')
+            if points is None or points.shape != expected or points.dtype != np.float32:
+                desc = 'nothing' if points is None else f'{points.dtype} {points.shape}'
+                return f'holds {desc}, expected float32 points {expected} for {self.h5_path}'
             # FPS starts at index 0, so row i must begin with the h5's first point of row i
-            mismatch = np.nonzero(~np.all(obj[:, 0] == data[:, 0], axis=1))[0]
+            mismatch = np.nonzero(~np.all(points[:, 0] == data[:, 0], axis=1))[0]
             if len(mismatch):
                 return (f'row {int(mismatch[0])} does not start with the first point of the '
                         f'h5 cloud (the h5 changed since the cache was written)')
             return None
 
-        path = cache_location(os.path.dirname(self.h5_path), self.cache_dir,
-                              self._fps_cache_name(), owner)
+        def build() -> Dict[str, np.ndarray]:
+            return dict(points=fps_subsample_clouds(data, self.test_fps_points))
+
+        folder = os.path.dirname(self.h5_path)
+        path = cache_location(folder, self.cache_dir, self._fps_cache_name(), owner)
         self.fps_cache_path = path
         if path is None:
-            return fps_subsample_clouds(data, self.test_fps_points)
-        return cached_pickle(path, lambda: fps_subsample_clouds(data, self.test_fps_points),
-                             validate, owner, self.rebuild_stale_cache)
+            return build()['points']
+        key = dict(params=dict(num_points=self.test_fps_points, fps='exact, start index 0'),
+                   sources=source_fingerprint([self.h5_path], folder))
+        legacy = sorted({os.path.join(d, self._fps_cache_name('.pkl'))
+                         for d in (folder, os.path.dirname(path))})
+        return cached_arrays(path, build, key, owner, validate, self.rebuild_stale_cache,
+                             legacy)['points']
 
     def load_data_list(self) -> List[dict]:
         """One data info per h5 row (see the class docstring)."""

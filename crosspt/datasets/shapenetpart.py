@@ -23,15 +23,14 @@ from crosspt.evaluation.part_seg_metric import SHAPENETPART_PARTS
 from crosspt.ops import furthest_point_sample_numpy
 from crosspt.registry import DATASETS
 
-from .object_datasets import (BaseObjectDataset, cache_location, cached_pickle,
-                              find_data_dir, log)
+from .object_datasets import (BaseObjectDataset, cache_location, cached_arrays,
+                              find_data_dir, log, source_fingerprint)
 
 SHAPENETPART_DIR = 'shapenetcore_partanno_segmentation_benchmark_v0_normal'
 CATEGORY_FILE = 'synsetoffset2category.txt'
 SPLIT_FILES = {'train': ['train'], 'val': ['val'], 'test': ['test'],
                'trainval': ['train', 'val']}
 CATEGORIES: Tuple[str, ...] = tuple(SHAPENETPART_PARTS)
-CACHE_FORMAT = 'crosspt-shapenetpart-fps-v1'
 
 
 def read_shapenetpart_txt(path: str, parts: Sequence[int], owner: str
@@ -86,10 +85,14 @@ class ShapeNetPartDataset(BaseObjectDataset):
         use_normals: keep the normals columns.
         test_fps_cache: test split only: presample every shape once with exact FPS to
             ``test_fps_points`` (openpoints' processed test set) and cache it as
-            ``processed/test_<n>_fps_crosspt.pkl`` (or in ``cache_dir``).
+            ``processed/test_<n>_fps_crosspt.npz`` (or in ``cache_dir``): ``points``
+            (S, n, 6) float32, ``labels`` (S, n) int64 and every shape file's size and
+            mtime (``cached_arrays`` in ``object_datasets.py``; the ``.pkl`` cache of
+            older crosspt versions is ignored and left alone).
         test_fps_points: points per presampled test shape (2048).
         cache_dir: cache folder when the data folder is read-only.
-        rebuild_stale_cache: rebuild a cache whose file list / sizes do not match.
+        rebuild_stale_cache: rebuild a cache whose file list / sizes / mtimes do not match
+            (else raise ValueError).
         auto_generate: kwargs of ``generate_synthetic_shapenetpart``.
     """
 
@@ -181,39 +184,41 @@ class ShapeNetPartDataset(BaseObjectDataset):
         return read_shapenetpart_txt(info['source'], SHAPENETPART_PARTS[info['category_name']],
                                      type(self).__name__)
 
-    def _build_cache(self, infos: List[dict]) -> dict:
-        points, labels = [], []
-        for info in infos:
+    def _build_cache(self, infos: List[dict]) -> Dict[str, np.ndarray]:
+        """``points`` (S, n, 6) float32 and ``labels`` (S, n) int64 of the FPS subsamples."""
+        n = self.test_fps_points
+        points = np.empty((len(infos), n, 6), dtype=np.float32)
+        labels = np.empty((len(infos), n), dtype=np.int64)
+        for i, info in enumerate(infos):
             cloud, parts = self._read_shape(info)
-            idx = fps_or_repeat(cloud[:, :3], self.test_fps_points)
-            points.append(cloud[idx])
-            labels.append(parts[idx])
-        return dict(format=CACHE_FORMAT, num_points=self.test_fps_points,
-                    files=[os.path.relpath(i['source'], self.folder) for i in infos],
-                    file_sizes=[os.path.getsize(i['source']) for i in infos],
-                    points=points, labels=labels)
+            idx = fps_or_repeat(cloud[:, :3], n)
+            points[i], labels[i] = cloud[idx], parts[idx]
+        return dict(points=points, labels=labels)
 
     def _apply_cache(self, infos: List[dict]) -> None:
-        owner = type(self).__name__
-        files = [os.path.relpath(i['source'], self.folder) for i in infos]
+        owner, n = type(self).__name__, self.test_fps_points
 
-        def validate(obj: object) -> Optional[str]:
-            if not isinstance(obj, dict) or obj.get('format') != CACHE_FORMAT:
-                return f'not a {CACHE_FORMAT} cache'
-            if obj.get('num_points') != self.test_fps_points or obj.get('files') != files:
-                return 'its point count or file list differs from the test split'
-            if obj.get('file_sizes') != [os.path.getsize(i['source']) for i in infos]:
-                return 'a shape file changed size since the cache was written'
+        def validate(arrays: Dict[str, np.ndarray]) -> Optional[str]:
+            points, labels = arrays.get('points'), arrays.get('labels')
+            if points is None or labels is None or points.shape != (len(infos), n, 6) \
+                    or labels.shape != (len(infos), n):
+                return f'expected points ({len(infos)}, {n}, 6) and labels ({len(infos)}, {n})'
             return None
 
-        name = f'test_{self.test_fps_points}_fps_crosspt.pkl'
+        name = f'test_{n}_fps_crosspt'
         processed = os.path.join(self.folder, 'processed')
         if self.cache_dir is None and os.access(self.folder, os.W_OK):
             os.makedirs(processed, exist_ok=True)
-        path = cache_location(processed, self.cache_dir, name, owner)
+        path = cache_location(processed, self.cache_dir, f'{name}.npz', owner)
         self.fps_cache_path = path
-        cache = self._build_cache(infos) if path is None else cached_pickle(
-            path, lambda: self._build_cache(infos), validate, owner, self.rebuild_stale_cache)
+        if path is None:
+            cache = self._build_cache(infos)
+        else:
+            key = dict(params=dict(num_points=n, fps='exact, start index 0, cyclic repeat'),
+                       sources=source_fingerprint([i['source'] for i in infos], self.folder))
+            legacy = [os.path.join(os.path.dirname(path), f'{name}.pkl')]
+            cache = cached_arrays(path, lambda: self._build_cache(infos), key, owner,
+                                  validate, self.rebuild_stale_cache, legacy)
         for info, pts, parts in zip(infos, cache['points'], cache['labels']):
             info['cloud'] = pts if self.use_normals else np.ascontiguousarray(pts[:, :3])
             info['part_labels'] = parts

@@ -107,12 +107,13 @@ def test_scanobjectnn_test_fps_cache_reused_and_stale(roots, tmp_path):
     shutil.copytree(roots['scan'], root)
     dataset = ScanObjectNNDataset(root, split='test', test_fps_cache=True, test_fps_points=128,
                                   pipeline=cls_pipeline(128, ('points', 'height_augmented')))
-    cache = os.path.join(root, 'main_split', 'test_objectdataset_augmentedrot_scale75_128_fps.pkl')
+    cache = os.path.join(root, 'main_split',
+                         'test_objectdataset_augmentedrot_scale75_128_fps_crosspt.npz')
     assert dataset.fps_cache_path == cache and os.path.isfile(cache)
     with h5py.File(os.path.join(root, PB_TEST), 'r') as f:
         data = f['data'][()]
-    with open(cache, 'rb') as f:
-        cached = pickle.load(f)
+    with np.load(cache, allow_pickle=False) as npz:
+        cached = npz['points']
     assert cached.shape == (6, 128, 3) and cached.dtype == np.float32
     for i in (0, 5):
         reference = data[i][brute_fps(data[i].astype(np.float64), 128)]
@@ -127,25 +128,29 @@ def test_scanobjectnn_test_fps_cache_reused_and_stale(roots, tmp_path):
         moved = f['data'][()]
         moved[2, 0] += 0.5
         f['data'][...] = moved
-    with pytest.raises(ValueError, match=r'_128_fps\.pkl is stale: row 2 does not start'):
+    with pytest.raises(ValueError, match=r'_128_fps_crosspt\.npz is stale: source file '
+                       r'test_objectdataset_augmentedrot_scale75\.h5 changed'):
         ScanObjectNNDataset(root, split='test', test_fps_cache=True, test_fps_points=128,
                             rebuild_stale_cache=False)
     rebuilt = ScanObjectNNDataset(root, split='test', test_fps_cache=True, test_fps_points=128)
     np.testing.assert_array_equal(rebuilt.get_data_info(2)['cloud'][0], moved[2, 0])
-    # stale: wrong shape -> rebuilt
-    with open(cache, 'wb') as f:
-        pickle.dump(np.zeros((3, 128, 3), np.float32), f)
-    with pytest.raises(ValueError, match=r'holds \(3, 128, 3\), expected .*\(6, 128, 3\)'):
+    # stale: wrong shape in a crosspt cache -> rebuilt
+    with np.load(cache, allow_pickle=False) as npz:
+        arrays = dict(npz)
+    arrays['points'] = arrays['points'][:3]
+    np.savez(cache, **arrays)
+    with pytest.raises(ValueError, match=r'holds float32 \(3, 128, 3\), expected .*'
+                       r'\(6, 128, 3\)'):
         ScanObjectNNDataset(root, split='test', test_fps_cache=True, test_fps_points=128,
                             rebuild_stale_cache=False)
     ScanObjectNNDataset(root, split='test', test_fps_cache=True, test_fps_points=128)
-    with open(cache, 'rb') as f:
-        assert pickle.load(f).shape == (6, 128, 3)
+    with np.load(cache, allow_pickle=False) as npz:
+        assert npz['points'].shape == (6, 128, 3)
     # cache_dir (for read-only data folders)
     other = ScanObjectNNDataset(root, split='test', test_fps_cache=True, test_fps_points=64,
                                 cache_dir=str(tmp_path / 'cache'))
     assert other.fps_cache_path == str(tmp_path / 'cache' /
-                                       'test_objectdataset_augmentedrot_scale75_64_fps.pkl')
+                                       'test_objectdataset_augmentedrot_scale75_64_fps_crosspt.npz')
     assert os.path.isfile(other.fps_cache_path)
     with pytest.raises(ValueError, match="split='test' only"):
         ScanObjectNNDataset(root, split='train', test_fps_cache=True)
@@ -194,11 +199,11 @@ def test_modelnet40_normal_lazy_and_fps_cache(roots, tmp_path):
         lazy[4]
     shutil.copy(os.path.join(roots['modelnet'], os.path.relpath(victim, root)), victim)
     cached = ModelNet40NormalDataset(root, split='test', fps_cache_points=64)
-    path = os.path.join(folder, 'modelnet40_test_64pts_fps.dat')
+    path = os.path.join(folder, 'modelnet40_test_64pts_fps_crosspt.npz')
     assert cached.fps_cache_path == path
-    with open(path, 'rb') as f:
-        points, labels = pickle.load(f)
-    assert len(points) == 16 and points[0].shape == (64, 6) and labels[0].shape == (1,)
+    with np.load(path, allow_pickle=False) as npz:
+        points, labels = npz['points'], npz['labels']
+    assert points.shape == (16, 64, 6) and labels.shape == (16,)
     rows = np.loadtxt(cached.get_data_info(0)['source'], delimiter=',')
     np.testing.assert_allclose(points[0], rows[brute_fps(rows[:, :3], 64)], atol=1e-6)
     assert cached.get_data_info(0)['cloud'].shape == (64, 3)
@@ -240,7 +245,7 @@ def test_shapenetpart_test_fps_cache(roots, tmp_path):
     root = str(tmp_path / 'part')
     shutil.copytree(roots['part'], root)
     dataset = ShapeNetPartDataset(root, split='test', test_fps_cache=True, test_fps_points=256)
-    path = os.path.join(root, PART_DIR, 'processed', 'test_256_fps_crosspt.pkl')
+    path = os.path.join(root, PART_DIR, 'processed', 'test_256_fps_crosspt.npz')
     assert dataset.fps_cache_path == path and len(dataset) == 5
     info = dataset.get_data_info(2)
     rows = np.loadtxt(info['source'])
@@ -252,7 +257,7 @@ def test_shapenetpart_test_fps_cache(roots, tmp_path):
     assert os.stat(path).st_mtime_ns == mtime
     with open(info['source'], 'a') as f:  # a shape file changed -> the cache is stale
         f.write(' '.join(['0.000000'] * 6 + [f'{float(info["part_labels"][0]):.6f}']) + '\n')
-    with pytest.raises(ValueError, match='stale: a shape file changed size'):
+    with pytest.raises(ValueError, match='stale: source file .* changed'):
         ShapeNetPartDataset(root, split='test', test_fps_cache=True, test_fps_points=256,
                             rebuild_stale_cache=False)
     # a shape with fewer points than asked keeps all of them, repeated in FPS order

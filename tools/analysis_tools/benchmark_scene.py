@@ -129,7 +129,7 @@ def worker(path: str, repeats: int, threads: Optional[int], skip_torch_fps: bool
     if threads:
         torch.set_num_threads(threads)
     workers = torch.get_num_threads()
-    xyz = torch.load(path)[None]                                        # (1, N, 3)
+    xyz = torch.load(path, weights_only=True)[None]                     # (1, N, 3)
     torch.manual_seed(0)
     model = ThreeDETRDetector(num_classes=18).eval()
     sa = model.encoder.pre_encoder

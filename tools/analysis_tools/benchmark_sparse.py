@@ -152,7 +152,7 @@ def worker(path: str, repeats: int, threads: Optional[int], spconv_ok: bool,
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     if threads:
         torch.set_num_threads(threads)
-    data = torch.load(path)
+    data = torch.load(path, weights_only=True)  # tensors this tool saved
     coords, feats = data['coords'], data['feats']
     torch.manual_seed(0)
     model = SRUNet(in_channels=3, out_channels=128).train()

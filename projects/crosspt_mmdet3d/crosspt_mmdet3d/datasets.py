@@ -25,14 +25,20 @@ behaviour) and then as given: mmdet3d's ``_base_/datasets/scannet-seg.py`` passe
 ``data_root + 'seg_info/...'``, which the stock class joins with ``data_root`` a second
 time (``data/scannet/data/scannet/seg_info/...``) for a relative ``data_root``.
 
+The ``ann_file`` info pickle (mmdet3d's format choice) is read with crosspt's restricted
+unpickler (:mod:`crosspt.fileio.safe_pickle`: numpy arrays, scalars and plain containers
+only) instead of mmengine's plain ``pickle.load``, so an info file that names any other
+global is refused with an error naming the file and the global, and runs no code.
+
 ``ValidateScene3D`` (place it right after ``LoadAnnotations3D``) rejects empty scenes,
 non-finite point values, per-point masks whose length differs from the point count and
 NYU40 ids outside the dataset's ``seg_label_mapping``, naming the files.
 """
 import inspect
+import json
 import math
 import os
-from typing import List, Optional, Sequence, Union
+from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -43,6 +49,7 @@ from mmdet3d.datasets import ScanNetDataset, ScanNetSegDataset
 from mmdet3d.registry import DATASETS, TRANSFORMS
 
 from crosspt.datasets.auto_generate import generate_once
+from crosspt.fileio.safe_pickle import restricted_pickle_loads
 from crosspt.datasets.scannet_mmdet3d_format import (SYNTHETIC_INFO,
                                                      generate_synthetic_scannet_mmdet3d)
 
@@ -131,7 +138,7 @@ class _CrossptScanNetMixin:
             raise FileNotFoundError(
                 f'{owner}: ann_file {self.ann_file} does not exist (create it with '
                 'tools/create_data.py synthetic-scannet-mmdet3d, or set auto_generate=dict())')
-        data_list = super().load_data_list()
+        data_list = self._load_info_list()
         self.num_all_scenes = len(data_list)
         if self.scene_fraction >= 1:
             self.kept_scenes = list(range(len(data_list)))
@@ -152,6 +159,49 @@ class _CrossptScanNetMixin:
 
     def _after_scene_fraction(self, kept: List[dict]) -> None:
         """Hook run on the kept data infos."""
+
+    def _read_ann_file(self) -> Any:
+        """The content of ``ann_file`` without running code from it: ``.pkl`` / ``.pickle``
+        through the restricted unpickler, ``.json`` with json, ``.yaml`` / ``.yml`` with
+        ``yaml.safe_load`` (mmengine's own ``load`` would ``pickle.load`` / ``yaml.load``)."""
+        from mmengine.fileio import get
+
+        path = os.fspath(self.ann_file)
+        data = get(path, backend_args=getattr(self, 'backend_args', None))
+        suffix = os.path.splitext(path)[1].lower()
+        if suffix in ('.pkl', '.pickle'):
+            return restricted_pickle_loads(data, path)
+        if suffix == '.json':
+            return json.loads(data)
+        if suffix in ('.yaml', '.yml'):
+            import yaml
+            return yaml.safe_load(data)
+        raise ValueError(f'{type(self).__name__}: ann_file {path} must end in .pkl, .json or '
+                         f'.yaml (mmdet3d info files are .pkl)')
+
+    def _load_info_list(self) -> List[dict]:
+        """mmengine ``BaseDataset.load_data_list`` with :meth:`_read_ann_file`: check the
+        ``{'metainfo', 'data_list'}`` layout, merge the metainfo, parse every info."""
+        owner, annotations = type(self).__name__, self._read_ann_file()
+        if not isinstance(annotations, dict) or \
+                not {'data_list', 'metainfo'} <= set(annotations) or \
+                not isinstance(annotations['metainfo'], dict):
+            found = sorted(map(str, annotations)) if isinstance(annotations, dict) else \
+                type(annotations).__name__
+            raise ValueError(f'{owner}: ann_file {self.ann_file} must hold a dict with the '
+                             f"keys 'metainfo' (a dict) and 'data_list' (mmengine/mmdet3d v2 "
+                             f'info format), got {found}')
+        for key, value in annotations['metainfo'].items():
+            self._metainfo.setdefault(key, value)
+        data_list: List[dict] = []
+        for raw in annotations['data_list']:
+            info = self.parse_data_info(raw)
+            infos = info if isinstance(info, list) else [info]
+            if not all(isinstance(item, dict) for item in infos):
+                raise TypeError(f'{owner}: parse_data_info must return a dict or a list of '
+                                f'dicts, got {type(info).__name__}')
+            data_list.extend(infos)
+        return data_list
 
 
 @DATASETS.register_module()
