@@ -5,9 +5,12 @@ means ``weights_only=True`` and mmengine's own checkpoints (which hold its messa
 hub, i.e. ``HistoryBuffer`` objects and numpy arrays/scalars) fail to load.  Instead of
 turning the safety off, crosspt replaces mmengine's local-file loader with one that
 loads with ``weights_only=True`` and allows exactly those plain-data types.  Arbitrary
-pickled code in a tampered file is still refused.
+pickled code in a tampered file is still refused, and a file torch cannot read gets
+crosspt's own message (what the file is; never advice to turn the protection off).
 """
 import os
+import re
+import string
 from typing import Any, List
 
 import numpy as np
@@ -16,7 +19,8 @@ from mmengine.config import ConfigDict
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from crosspt.fileio.download import load_checkpoint_url
+from crosspt.fileio.download import (is_checkpoint_url, load_checkpoint_url,
+                                     verify_local_hash)
 
 
 #: HistoryBuffer's built-in statistics (mmengine 0.10.7); user-registered ones are added
@@ -53,18 +57,86 @@ def checkpoint_safe_globals() -> List[Any]:
     return allowed
 
 
+#: the first bytes of a zip archive, the container of ``torch.save`` since torch 1.6
+ZIP_MAGIC = b'PK\x03\x04'
+_GLOBAL = re.compile(r'GLOBAL ([A-Za-z_][\w.]*)')
+#: lines of torch's error text that are advice, not a description of the file
+_ADVICE = ('weights_only', 'weights only load failed', 'check the documentation',
+           'trusted source', 'safe_globals', 'please file an issue')
+
+
+def describe_file_start(filename: str, num_bytes: int = 16) -> str:
+    """What the first ``num_bytes`` of ``filename`` look like, e.g. ``'a zip archive'``
+    or ``"text starting with b'<!DOCTYPE html>'"``."""
+    size = os.path.getsize(filename)
+    with open(filename, 'rb') as f:
+        head = f.read(num_bytes)
+    if size == 0:
+        return 'an empty file (0 bytes)'
+    if head.startswith(ZIP_MAGIC):
+        return f'a zip archive of {size} bytes (the container torch.save writes)'
+    if head[:1] == b'\x80':
+        return f'a pickle stream of {size} bytes, not in the format torch.save writes'
+    if all(chr(b) in string.printable for b in head):
+        return f'text of {size} bytes starting with {head!r}'
+    return f'{size} bytes of an unknown format starting with {head.hex(" ")}'
+
+
+def torch_error_summary(err: BaseException) -> str:
+    """The class and the descriptive part of a ``torch.load`` error, without torch's
+    advice (its suggestion to load with the protection off is dropped)."""
+    kept = []
+    for line in str(err).splitlines():
+        if 'WeightsUnpickler error:' in line:
+            line = line.split('WeightsUnpickler error:', 1)[1]
+        line = line.split(' Please use', 1)[0].split('. This is an internal', 1)[0].strip()
+        if line and not any(a in line.lower() for a in _ADVICE):
+            kept.append(line)
+    detail = ' '.join(kept)
+    detail = detail[:200] + ('...' if len(detail) > 200 else '')
+    return type(err).__name__ + (f' ({detail})' if detail else '')
+
+
+def unreadable_checkpoint_message(filename: str, err: BaseException) -> str:
+    """crosspt's explanation of why ``torch.load(filename, weights_only=True)`` failed."""
+    found = _GLOBAL.search(str(err))
+    if found:
+        return (f'checkpoint {filename} was refused: it asks to import {found.group(1)}, '
+                f'which is not a tensor, number, string or mmengine log buffer. crosspt '
+                f'loads checkpoints with torch\'s weights_only protection, so a file that '
+                f'could run code while loading is never loaded. Use a checkpoint holding '
+                f'only tensors and plain data (tools/model_converters/publish_model.py '
+                f'writes one from a training checkpoint).')
+    return (f'{filename} is not a PyTorch checkpoint or could not be read: it is '
+            f'{describe_file_start(filename)}; torch.load raised '
+            f'{torch_error_summary(err)}. Check the path; a file that was downloaded or '
+            f'copied may be truncated, so fetch it again.')
+
+
 def load_checkpoint_file(filename: str, map_location=None) -> dict:
-    """``torch.load`` with ``weights_only=True`` plus the mmengine plain-data allowlist."""
+    """``torch.load`` with ``weights_only=True`` plus the mmengine plain-data allowlist.
+
+    A name with a ``-<sha256 prefix>`` suffix is checked against the file first
+    (:func:`crosspt.fileio.download.verify_local_hash`).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file's sha256 does not match the suffix of its name.
+        RuntimeError: not a checkpoint, unreadable, or it pickles anything but plain data.
+    """
     if not os.path.isfile(filename):
-        raise FileNotFoundError(f'checkpoint file not found: {filename}')
+        hint = ' (a URL is loaded with load_checkpoint_url)' \
+            if is_checkpoint_url(filename) else ''
+        raise FileNotFoundError(f'checkpoint file not found: {filename}{hint}')
+    verify_local_hash(filename)
     try:
         with torch.serialization.safe_globals(checkpoint_safe_globals()):
             return torch.load(filename, map_location=map_location, weights_only=True)
-    except Exception as err:  # noqa: BLE001 - re-raised with the file name
-        raise RuntimeError(
-            f'could not load checkpoint {filename} with weights_only=True: {err}. '
-            'crosspt only loads tensors, numbers, strings and mmengine log buffers; a file '
-            'that needs anything else is refused.') from err
+    except Exception as err:  # noqa: BLE001 - replaced by a message naming the file
+        message = unreadable_checkpoint_message(filename, err)
+    # raised outside the except block: torch's own text (with its advice to turn the
+    # protection off) is not chained into the traceback
+    raise RuntimeError(message)
 
 
 def register_checkpoint_loader() -> None:
@@ -81,8 +153,8 @@ def load_from_safe_url(filename: str, map_location=None) -> dict:
 
 
 def register_url_loader() -> None:
-    """Make mmengine load ``http://`` / ``https://`` checkpoints (``load_from``,
-    ``resume``, ``Pretrained`` init) through :func:`load_checkpoint_url` instead of
-    mmengine's unverified ``load_from_http``."""
-    CheckpointLoader.register_scheme(prefixes=('http://', 'https://'),
+    """Make mmengine load ``http://`` / ``https://`` / ``file://`` checkpoints
+    (``load_from``, ``resume``, ``Pretrained`` init) through :func:`load_checkpoint_url`
+    instead of mmengine's unverified ``load_from_http``."""
+    CheckpointLoader.register_scheme(prefixes=('http://', 'https://', 'file://'),
                                      loader=load_from_safe_url, force=True)

@@ -7,9 +7,14 @@ their name, and load them with ``weights_only`` semantics.
 :func:`cache_dir`, refuses truncated or tampered downloads, and serves later calls from
 the cache without touching the network.  :func:`load_checkpoint_url` then loads the file
 with :func:`crosspt.engine.checkpoint.load_checkpoint_file` (tensors and plain data only).
+
+Local files named like published ones are checked as well (:func:`verify_local_hash`):
+once per file, the digest remembered by path, size and mtime in
+``<crosspt home>/verified_checkpoints.json``; ``CROSSPT_NO_HASH_CHECK=1`` turns that off.
 """
 import hashlib
 import http.client
+import json
 import logging
 import os
 import re
@@ -17,12 +22,16 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Optional
+from typing import Dict, Optional, Tuple
 
 #: bytes read from the network (and hashed from disk) at a time
 CHUNK_SIZE = 1 << 20
 #: URL schemes :func:`download_checkpoint` fetches
 SCHEMES = ('http', 'https', 'file')
+#: set to 1 to skip the sha256-suffix check of local checkpoint files
+NO_HASH_CHECK_ENV = 'CROSSPT_NO_HASH_CHECK'
+#: verified digests kept in the json file (the oldest are dropped beyond this)
+MAX_REMEMBERED = 512
 
 _HEX_PREFIX = re.compile(r'[0-9a-fA-F]{8,64}')
 logger = logging.getLogger(__name__)
@@ -44,13 +53,23 @@ def hash_prefix_from_name(filename: str) -> Optional[str]:
     return prefix.lower() if _HEX_PREFIX.fullmatch(prefix) else None
 
 
+def is_checkpoint_url(name: str) -> bool:
+    """Whether ``name`` is a URL that :func:`download_checkpoint` fetches."""
+    return str(name).lower().startswith(tuple(s + '://' for s in SCHEMES))
+
+
+def crosspt_home() -> str:
+    """``$CROSSPT_HOME`` when set, else ``~/.cache/crosspt``."""
+    home = os.environ.get('CROSSPT_HOME')
+    if home:
+        return os.path.expanduser(home)
+    return os.path.join(os.path.expanduser('~'), '.cache', 'crosspt')
+
+
 def cache_dir() -> str:
     """``$CROSSPT_HOME/checkpoints`` when ``CROSSPT_HOME`` is set, else
     ``~/.cache/crosspt/checkpoints``."""
-    home = os.environ.get('CROSSPT_HOME')
-    if home:
-        return os.path.join(os.path.expanduser(home), 'checkpoints')
-    return os.path.join(os.path.expanduser('~'), '.cache', 'crosspt', 'checkpoints')
+    return os.path.join(crosspt_home(), 'checkpoints')
 
 
 def file_sha256(path: str) -> str:
@@ -60,6 +79,88 @@ def file_sha256(path: str) -> str:
         for chunk in iter(lambda: f.read(CHUNK_SIZE), b''):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+#: in-process memory of verified digests: (abspath, size, mtime_ns) -> sha256
+_DIGESTS: Dict[Tuple[str, int, int], str] = {}
+
+
+def _digest_file() -> str:
+    return os.path.join(crosspt_home(), 'verified_checkpoints.json')
+
+
+def _file_key(path: str) -> Tuple[str, int, int]:
+    stat = os.stat(path)
+    return os.path.abspath(path), stat.st_size, stat.st_mtime_ns
+
+
+def _read_digests() -> dict:
+    """``{abspath: {size, mtime_ns, sha256}}`` from the json file ({} if unreadable)."""
+    try:
+        with open(_digest_file(), encoding='utf-8') as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def known_sha256(path: str) -> Optional[str]:
+    """The remembered sha256 of ``path`` if its size and mtime are unchanged since."""
+    key = _file_key(path)
+    if key in _DIGESTS:
+        return _DIGESTS[key]
+    entry = _read_digests().get(key[0])
+    if isinstance(entry, dict) and entry.get('size') == key[1] and \
+            entry.get('mtime_ns') == key[2] and isinstance(entry.get('sha256'), str):
+        _DIGESTS[key] = entry['sha256']
+        return entry['sha256']
+    return None
+
+
+def remember_sha256(path: str, digest: str) -> None:
+    """Store ``digest`` for ``path`` at its current size and mtime (in process and in the
+    json file; a home that cannot be written only loses the cross-process memory)."""
+    key = _file_key(path)
+    _DIGESTS[key] = digest
+    data = _read_digests()
+    data.pop(key[0], None)
+    data[key[0]] = dict(size=key[1], mtime_ns=key[2], sha256=digest)
+    data = dict(list(data.items())[-MAX_REMEMBERED:])
+    target = _digest_file()
+    try:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix='verified_checkpoints.', suffix='.tmp',
+                                   dir=os.path.dirname(target))
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            json.dump(data, f, indent=1)
+        os.replace(tmp, target)
+    except OSError as err:
+        logger.debug('could not record the sha256 of %s in %s: %s', path, target, err)
+
+
+def verify_local_hash(path: str) -> None:
+    """Check a local file named ``<name>-<sha256 prefix>.pth`` against that prefix.
+
+    Names without such a suffix (``epoch_3.pth``) are not checked, nor anything when the
+    environment variable ``CROSSPT_NO_HASH_CHECK`` is ``1``.  The file is hashed once;
+    later calls reuse the digest while its size and mtime stay the same.
+
+    Raises:
+        ValueError: the file's sha256 does not start with the prefix in its name.
+    """
+    expected = hash_prefix_from_name(path)
+    if expected is None or os.environ.get(NO_HASH_CHECK_ENV, '0') not in ('', '0'):
+        return
+    actual = known_sha256(path)
+    if actual is None:
+        actual = file_sha256(path)
+        remember_sha256(path, actual)
+    if not actual.startswith(expected):
+        raise ValueError(
+            f'checkpoint {path} is corrupt or was modified: its name says sha256 '
+            f'{expected}... (the publish_model.py suffix) but its sha256 is {actual}. '
+            f'Download or copy it again; if you changed it on purpose, rename it without '
+            f'the -{expected} suffix (or set {NO_HASH_CHECK_ENV}=1 to skip this check)')
 
 
 def url_filename(url: str) -> str:
@@ -118,6 +219,7 @@ def _fetch(url: str, dest: str, expected: str, progress: bool, timeout: float) -
                     f'which does not start with the expected {expected}; the download was '
                     f'deleted')
             os.replace(part, dest)
+            remember_sha256(dest, actual)
         except BaseException:
             try:
                 os.remove(part)
@@ -160,7 +262,10 @@ def download_checkpoint(url: str, cache: Optional[str] = None, progress: bool = 
     path = os.path.join(folder, name)
     corrupt = None
     if os.path.isfile(path):
-        actual = file_sha256(path)
+        actual = known_sha256(path)
+        if actual is None:
+            actual = file_sha256(path)
+            remember_sha256(path, actual)
         if actual.startswith(expected):
             return path
         corrupt = (f'the cached checkpoint {path} is corrupt (sha256 {actual} does not start '
@@ -178,6 +283,18 @@ def download_checkpoint(url: str, cache: Optional[str] = None, progress: bool = 
                           f'{path}): {detail}') from err
         raise
     return path
+
+
+def resolve_checkpoint(name: str, progress: bool = True) -> str:
+    """Local path of the checkpoint ``name``: a URL (``http(s)://``, ``file://``) is
+    fetched through :func:`download_checkpoint` (cache and sha256 check); a local path
+    must exist."""
+    if is_checkpoint_url(name):
+        return download_checkpoint(name, progress=progress)
+    if not os.path.isfile(name):
+        raise FileNotFoundError(f'checkpoint not found: {name} (a local file, or an '
+                                f'http(s):// or file:// URL)')
+    return name
 
 
 def load_checkpoint_url(url: str, map_location: Optional[str] = 'cpu', **kwargs) -> dict:

@@ -12,7 +12,7 @@ from mmengine.model.weight_init import PretrainedInit, update_init_info
 from torch import nn
 
 from crosspt.engine.checkpoint import load_checkpoint_file
-from crosspt.fileio.download import load_checkpoint_url
+from crosspt.fileio.download import is_checkpoint_url, load_checkpoint_url
 from crosspt.registry import WEIGHT_INITIALIZERS
 
 
@@ -65,8 +65,8 @@ class ReportingPretrainedInit(PretrainedInit):
                 f'environment variable that the benchmark configs read; the *_scratch '
                 f'configs train without one')
         source = f'Pretrained checkpoint {self.checkpoint}'
-        is_url = str(self.checkpoint).startswith(('http://', 'https://'))
-        load = load_checkpoint_url if is_url else load_checkpoint_file
+        load = load_checkpoint_url if is_checkpoint_url(self.checkpoint) \
+            else load_checkpoint_file
         state = extract_state_dict(load(self.checkpoint, self.map_location), self.prefix,
                                    source)
         absent = [k for k in self.ignore_keys if k not in state]

@@ -243,3 +243,17 @@ def test_pretrained_init_and_mmengine_load_via_url(served):
         CheckpointLoader.load_checkpoint(f"{served['url']}/{served['tampered']}")
     loaded = CheckpointLoader.load_checkpoint(url, map_location='cpu')
     assert torch.equal(loaded['state_dict']['head.weight'], served['state']['head.weight'])
+
+
+def test_file_url_through_mmengine_and_init(served):
+    """``load_from='file://...'`` (mmengine's CheckpointLoader) and ``Pretrained`` take
+    file URLs through the cache and the hash check, like http(s)."""
+    url = (served['root'] / served['good']).as_uri()
+    loaded = CheckpointLoader.load_checkpoint(url, map_location='cpu')
+    assert torch.equal(loaded['state_dict']['head.weight'], served['state']['head.weight'])
+    assert os.listdir(served['cache']) == [served['good']]
+    module = nn.Linear(4, 3)
+    ReportingPretrainedInit(checkpoint=url, prefix='backbone.')(module)
+    assert torch.equal(module.weight.data, served['state']['backbone.weight'])
+    with pytest.raises(ValueError, match='tampered or corrupted'):
+        CheckpointLoader.load_checkpoint((served['root'] / served['tampered']).as_uri())
