@@ -1,0 +1,119 @@
+"""tools/train.py --resume is bit-exact: a seeded, deterministic CPU run interrupted after
+an epoch checkpoint and resumed (``--resume`` without a path: the work dir's latest
+checkpoint) ends with the weights of the uninterrupted run, tensor for tensor.
+
+The config is configs/tap/benchmarks/pointmlp_ft_modelnet40_synthetic.py shrunk in a
+config file the test writes: random scaling, translation and shuffling in 2 persistent
+data workers, dropout in the head, validation (which draws a loader seed from torch's
+generator) after every epoch.  The "interrupted" run has the same schedule, stopped
+by ``train_cfg.max_epochs``.  The same resume with ``RNGStateHook(restore=False)``
+must differ: the comparison can fail.  The same with 2 gloo processes
+(tools/dist_train.sh): each rank's states are stored and each rank restores its own.
+"""
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from crosspt.engine import load_checkpoint_file
+from tool_runner import run
+
+REPO = Path(__file__).resolve().parents[2]
+BASE = REPO / 'configs/tap/benchmarks/pointmlp_ft_modelnet40_synthetic.py'
+EPOCHS = 2
+
+pytestmark = pytest.mark.slow
+
+
+def write_config(tmp_path: Path) -> Path:
+    """The shrunk config: 8 training clouds (1 per class) of 256 points with the
+    recipe's augmentations, batch 4, 2 epochs of cosine schedule, seed 0, deterministic."""
+    data = {'data_root': str(tmp_path / 'modelnet40'),
+            'auto_generate': {'seed': 0, 'num_train_per_class': 1, 'num_test_per_class': 1}}
+    config = tmp_path / 'resume_exact.py'
+    config.write_text(f'''_base_ = [{str(BASE)!r}]
+train_pipeline = [
+    dict(type='LoadObjectPoints', with_normals=False),
+    dict(type='TakeFirstPoints', num_points=256),
+    dict(type='ComputeHeight', gravity_dim=1),
+    dict(type='RandomPointScaling', scale=(2 / 3, 3 / 2), anisotropic=True),
+    dict(type='RandomTranslate', shift=0.2),
+    dict(type='ShufflePoints'),
+    dict(type='PackPointClsInputs', feature_keys=('points', 'height')),
+]
+test_pipeline = [
+    dict(type='LoadObjectPoints', with_normals=False),
+    dict(type='TakeFirstPoints', num_points=256),
+    dict(type='ComputeHeight', gravity_dim=1),
+    dict(type='PackPointClsInputs', feature_keys=('points', 'height')),
+]
+train_dataloader = dict(batch_size=4, dataset=dict(**{data!r}, pipeline=train_pipeline))
+val_dataloader = dict(batch_size=8, dataset=dict(**{data!r}, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+model = dict(backbone=dict(init_cfg=None, k_neighbors=(8, 8, 8, 8)))
+param_scheduler = [dict(type='CosineAnnealingLR', T_max={EPOCHS}, eta_min=1e-6, by_epoch=True,
+                        begin=0, end={EPOCHS})]
+train_cfg = dict(max_epochs={EPOCHS}, val_interval=1)
+default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=5, save_best=None, rule=None),
+                     logger=dict(interval=1))
+randomness = dict(seed=0, deterministic=True)
+''')
+    return config
+
+
+def train(config: Path, work_dir: Path, *extra: str) -> str:
+    return run([sys.executable, 'tools/train.py', str(config), '--work-dir', str(work_dir),
+                *extra])
+
+
+def weights(path: Path) -> dict:
+    return load_checkpoint_file(str(path))['state_dict']
+
+
+def test_resumed_run_ends_with_the_uninterrupted_weights(tmp_path):
+    config = write_config(tmp_path)
+    train(config, tmp_path / 'a')
+    reference = weights(tmp_path / 'a' / f'epoch_{EPOCHS}.pth')
+    # interrupted after the first epoch's checkpoint, then resumed from the work dir
+    train(config, tmp_path / 'b', '--cfg-options', f'train_cfg.max_epochs={EPOCHS - 1}')
+    output = train(config, tmp_path / 'b', '--resume')
+    assert re.search(r'resumed epoch: 1, iter: 2', output), output[-3000:]
+    resumed = weights(tmp_path / 'b' / f'epoch_{EPOCHS}.pth')
+    assert resumed.keys() == reference.keys()
+    differing = [k for k in reference if not torch.equal(resumed[k], reference[k])]
+    assert not differing, f'{len(differing)} tensors differ, e.g. {differing[:5]}'
+    assert 'RNGStateHook: restored the RNG states of rank 0 at epoch 1' in output
+    first = load_checkpoint_file(str(tmp_path / 'b' / 'epoch_1.pth'))
+    assert set(first['rng_state']['ranks']) == {0}
+    # the control: the same resume without restoring the RNG states
+    control = tmp_path / 'no_restore.py'
+    control.write_text(f"_base_ = [{str(config)!r}]\n"
+                       "custom_hooks = [dict(type='RNGStateHook', restore=False)]\n")
+    train(control, tmp_path / 'c', '--resume', str(tmp_path / 'b' / 'epoch_1.pth'))
+    unrestored = weights(tmp_path / 'c' / f'epoch_{EPOCHS}.pth')
+    assert not all(torch.equal(unrestored[k], reference[k]) for k in reference)
+
+
+def test_distributed_resume_restores_each_ranks_states(tmp_path):
+    """2 processes: the data split, augmentation and dropout differ by rank
+    (diff_rank_seed); DDP keeps the weights equal across ranks, so rank 0's checkpoint
+    shows whether both ranks continued their own streams."""
+    config = write_config(tmp_path)
+
+    def dist_train(work_dir: Path, *extra: str) -> str:
+        return run(['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
+                    str(work_dir), *extra])
+
+    dist_train(tmp_path / 'a')
+    dist_train(tmp_path / 'b', '--cfg-options', f'train_cfg.max_epochs={EPOCHS - 1}')
+    output = dist_train(tmp_path / 'b', '--resume')
+    assert re.search(r'resumed epoch: 1, iter: 1', output), output[-3000:]
+    reference = weights(tmp_path / 'a' / f'epoch_{EPOCHS}.pth')
+    resumed = weights(tmp_path / 'b' / f'epoch_{EPOCHS}.pth')
+    differing = [k for k in reference if not torch.equal(resumed[k], reference[k])]
+    assert not differing, f'{len(differing)} tensors differ, e.g. {differing[:5]}'
+    stored = load_checkpoint_file(str(tmp_path / 'b' / 'epoch_1.pth'))['rng_state']
+    assert stored['world_size'] == 2 and set(stored['ranks']) == {0, 1}
+    assert not torch.equal(stored['ranks'][0]['torch'], stored['ranks'][1]['torch'])
