@@ -1,7 +1,7 @@
 """Render the views a TAP model predicts for one point cloud and write them next to it.
 
     python demo/tap_views_demo.py INPUT CONFIG CHECKPOINT [--views 0 3 6 9]
-        [--up-axis y|z|x] [--device cpu] [--out-dir DIR]
+        [--up-axis y|z|x] [--device cpu] [--out-dir DIR] [--resample]
 
 INPUT is a ``.ply`` (points or mesh), ``.obj``, ``.off`` or ``.npy`` (N, 3+) file.
 Writes, next to INPUT (or into ``--out-dir``):
@@ -44,6 +44,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="the file's up axis (ShapeNet / ModelNet files: y)")
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--out-dir', help='output folder (default: next to INPUT)')
+    parser.add_argument('--resample', action='store_true',
+                        help="fill a cloud with fewer points than the config's num_points up "
+                        'by resampling its points with replacement (default: error)')
     return parser.parse_args(argv)
 
 
@@ -51,8 +54,8 @@ def main(argv=None) -> List[str]:
     args = parse_args(argv)
     points = load_points(args.input, up_axis=args.up_axis)
     model = init_model(args.config, args.checkpoint, device=args.device)
-    views = render_views(model, points, poses=args.views)                 # (V, 3, H, W)
-    features = extract_features(model, points)
+    views = render_views(model, points, poses=args.views, resample=args.resample)  # (V,3,H,W)
+    features = extract_features(model, points, resample=args.resample)
 
     out_dir = args.out_dir or osp.dirname(osp.abspath(args.input))
     os.makedirs(out_dir, exist_ok=True)

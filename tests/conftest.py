@@ -34,6 +34,18 @@ def pytest_collection_modifyitems(session, config, items) -> None:
     items.sort(key=rank)   # stable: the order within a file is kept
 
 
+@pytest.fixture(autouse=True)
+def keep_default_scope():
+    """Undo the DefaultScope instances a test's Runner creates: the newest one becomes
+    mmengine's current scope and would outlive the test (registry look-ups of later tests
+    in the same worker would then miss crosspt's modules)."""
+    from mmengine.registry import DefaultScope
+    saved = dict(DefaultScope._instance_dict)
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(saved)
+
+
 @pytest.fixture
 def key_reports(monkeypatch):
     """Messages of crosspt's reporting ``Pretrained`` initialiser (its key reports)."""

@@ -1,7 +1,13 @@
 """Evaluate a checkpoint with a config's test dataloader and evaluator.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--cfg-options k=v ...]
-                                           [--tta] [--launcher none|pytorch|slurm]
+                                           [--tta] [--partial-load]
+                                           [--launcher none|pytorch|slurm]
+
+CHECKPOINT is a local file or an ``http(s)://`` / ``file://`` URL (downloaded once into
+the crosspt cache and checked against the sha256 prefix of its name).  It must fit the
+model exactly (every tensor present, none extra, same shapes); ``--partial-load`` loads
+only the matching tensors and logs the key report as a WARNING.
 
 ``--tta`` evaluates with voting test-time augmentation: the config's ``tta_pipeline``
 replaces the test pipeline and ``tta_model`` wraps the model (crosspt.models.tta).
@@ -19,23 +25,29 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from mmengine.config import DictAction
-from mmengine.runner import Runner
 
 import crosspt.engine  # noqa: F401  (safe checkpoint loader, hooks)
-from crosspt.engine import setup_launcher
+from crosspt.engine import build_runner, setup_launcher
+from crosspt.fileio.download import resolve_checkpoint
+from crosspt.engine.preflight import add_dataloader_check, check_hooks
 from crosspt.utils import load_tool_config
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test a crosspt model')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint',
+                        help='checkpoint file, or http(s):// / file:// URL (cached, '
+                        'sha256-checked)')
     parser.add_argument('--work-dir', help='directory for logs and metrics')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. test_dataloader.batch_size=4')
     parser.add_argument('--tta', action='store_true',
                         help="voting test-time augmentation (config keys 'tta_model', "
                              "'tta_pipeline')")
+    parser.add_argument('--partial-load', action='store_true',
+                        help='load a checkpoint that does not fit the model exactly (only '
+                        'the matching tensors; config: load_strict = False)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
@@ -56,13 +68,15 @@ def enable_tta(cfg, config_path: str) -> None:
 def main() -> None:
     args = parse_args()
     cfg = load_tool_config(args.config, args.cfg_options, args.work_dir)
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
-    cfg.load_from = args.checkpoint
+    cfg.load_from = resolve_checkpoint(args.checkpoint)
+    if args.partial_load:
+        cfg.load_strict = False
     if args.tta:
         enable_tta(cfg, args.config)
     setup_launcher(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
+    check_hooks(cfg)
+    runner = build_runner(cfg)
+    add_dataloader_check(runner)  # an empty test loader is refused, not scored
     metrics = runner.test()
     runner.logger.info(f'test metrics: {metrics}')
 

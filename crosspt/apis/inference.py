@@ -27,7 +27,7 @@ from mmengine.registry import DefaultScope
 from torch import Tensor, nn
 
 from crosspt.engine.checkpoint import load_checkpoint_file
-from crosspt.fileio.download import load_checkpoint_url
+from crosspt.fileio.download import is_checkpoint_url, load_checkpoint_url
 from crosspt.models.weight_init import extract_state_dict
 from crosspt.ops.interpolate import inverse_distance_interpolate
 from crosspt.rendering.poses import tap_view_rotations
@@ -85,8 +85,8 @@ def _load_weights(model: nn.Module, checkpoint: str) -> Dict[str, List[str]]:
     """Load ``checkpoint`` (file or URL, tensors only) into ``model``; returns the key
     report ``dict(loaded, missing, unexpected)``.  Shape mismatches and checkpoints
     sharing no key with the model are errors naming the file."""
-    is_url = str(checkpoint).startswith(('http://', 'https://'))
-    raw = (load_checkpoint_url if is_url else load_checkpoint_file)(str(checkpoint), 'cpu')
+    load = load_checkpoint_url if is_checkpoint_url(checkpoint) else load_checkpoint_file
+    raw = load(str(checkpoint), 'cpu')
     state = extract_state_dict(raw, None, f'checkpoint {checkpoint}')
     own = model.state_dict()
     loaded = [k for k in state if k in own]
@@ -115,8 +115,9 @@ def init_model(config: ConfigType, checkpoint: Optional[str] = None, device: str
 
     Args:
         config: config file path or :class:`mmengine.Config`.
-        checkpoint: local file or ``http(s)://`` URL (downloaded into the crosspt cache
-            and checked against the sha256 prefix of its name); full training checkpoints
+        checkpoint: local file or ``http(s)://`` / ``file://`` URL (downloaded into the
+            crosspt cache and checked against the sha256 prefix of its name; a local file
+            named with such a prefix is checked too); full training checkpoints
             and published backbone-only files both load, with a key report.  With a
             checkpoint, ``Pretrained`` init_cfgs of the config are ignored and a PPKT
             teacher is built without its file (its weights, if needed, come from the
@@ -224,8 +225,41 @@ def _object_transforms(cfg: Config) -> Tuple[list, Tuple[str, ...]]:
     return steps, keys
 
 
+def _points_needed(steps: list) -> Tuple[int, str]:
+    """The most input points any pipeline step needs, and that step (repr)."""
+    from crosspt.datasets.transforms.object_transforms import RandomSamplePoints
+    need, step_name = 0, ''
+    for step in steps:
+        if isinstance(step, RandomSamplePoints) and step.replace:
+            continue
+        count = getattr(step, 'fps_points', None) or getattr(step, 'num_points', None)
+        if isinstance(count, int) and count > need:
+            need, step_name = count, repr(step)
+    return need, step_name
+
+
+def _fill_up(cloud: np.ndarray, steps: list, resample: bool, owner: str,
+             config: str) -> np.ndarray:
+    """(N, C) cloud -> (max(N, need), C): with ``resample``, a cloud with fewer points
+    than the pipeline needs keeps all N rows and gets ``need - N`` more drawn from them
+    with replacement (fixed seed 0: the same input gives the same output)."""
+    need, step_name = _points_needed(steps)
+    if len(cloud) >= need:
+        return cloud
+    if not resample:
+        raise ValueError(
+            f'{owner}: the cloud has {len(cloud)} points, but the test pipeline of {config} '
+            f'needs at least {need} ({step_name}); pass resample=True to fill it up to '
+            f'{need} by resampling its points with replacement (duplicates points), or give '
+            'a denser cloud')
+    extra = np.random.default_rng(0).integers(0, len(cloud), need - len(cloud))
+    return cloud[np.concatenate([np.arange(len(cloud)), extra])]
+
+
 def prepare_object_inputs(model: nn.Module, points: PointsType,
-                          view_rotations: Optional[np.ndarray] = None) -> dict:
+                          view_rotations: Optional[np.ndarray] = None,
+                          resample: bool = False,
+                          owner: str = 'prepare_object_inputs') -> dict:
     """One cloud -> the batch (B = 1) that the config's test pipeline and the model's
     data preprocessor make of a dataset sample.
 
@@ -235,13 +269,18 @@ def prepare_object_inputs(model: nn.Module, points: PointsType,
             store clouds y up; TAP's loader turns them z up).  The file-loading step is
             replaced by its in-memory equivalent; view-image loading is dropped.
         view_rotations: (V, 3, 3) camera rotations (TAP).
+        resample: a cloud with fewer points than the pipeline needs (e.g. its
+            ``num_points``) is filled up by resampling with replacement instead of
+            refused (see :func:`_fill_up`).
+        owner: function named in error messages.
     Returns:
         ``dict(points (1, n, 3), features (1, n, C), [view_rotations (1, V, 3, 3)])``.
     """
     from crosspt.datasets.transforms import LoadPointsFromPLY
     from crosspt.datasets.transforms.object_transforms import _features
-    cloud = _as_cloud(points, 'prepare_object_inputs')
+    cloud = _as_cloud(points, owner)
     steps, keys = _object_transforms(model.cfg)
+    cloud = _fill_up(cloud, steps, resample, owner, str(model.cfg.filename))
     results = dict(cloud=cloud, points=cloud[:, :3], source='the input cloud')
     for step in steps:
         if isinstance(step, LoadPointsFromPLY):
@@ -272,13 +311,16 @@ def _scene_feats(model: nn.Module, cloud: np.ndarray) -> Tensor:
 
 # ----------------------------------------------------------------------------- API
 @torch.no_grad()
-def extract_features(model: nn.Module, points: PointsType) -> Dict[str, Tensor]:
+def extract_features(model: nn.Module, points: PointsType,
+                     resample: bool = False) -> Dict[str, Tensor]:
     """Per-point and global backbone features of one cloud.
 
     Object models (TAP, PointClassifier): the backbone runs on the cloud as the config's
     test pipeline prepares it (:func:`prepare_object_inputs`: ``n`` points in the
-    network's frame); its features at the ``M`` centres are interpolated onto those
-    ``n`` points (inverse distance over the 3 nearest centres, PointNet++'s rule).
+    network's frame; a cloud with fewer points than the pipeline needs is an error, or
+    with ``resample=True`` is filled up by resampling with replacement); its features
+    at the ``M`` centres are interpolated onto those ``n`` points (inverse distance over
+    the 3 nearest centres, PointNet++'s rule).
     PPKT with SR-UNet: points are voxelised with the model's ``voxel_size`` and every
     point receives its voxel's features.
 
@@ -298,7 +340,7 @@ def extract_features(model: nn.Module, points: PointsType) -> Dict[str, Tensor]:
         return dict(point_features=point_features.cpu(),
                     global_features=point_features.max(dim=0).values.cpu())
     _require_object_model(model, 'extract_features')
-    inputs = prepare_object_inputs(model, points)
+    inputs = prepare_object_inputs(model, points, resample=resample, owner='extract_features')
     out = model.backbone(inputs['points'], inputs['features'])
     centers, features = out['centers'], out['features']
     point_features = inverse_distance_interpolate(inputs['points'], centers, features)
@@ -328,8 +370,8 @@ def _as_rotations(poses: Union[None, Sequence[int], np.ndarray, Tensor]) -> np.n
 
 @torch.no_grad()
 def render_views(model: nn.Module, points: PointsType,
-                 poses: Union[None, Sequence[int], np.ndarray, Tensor] = None
-                 ) -> np.ndarray:
+                 poses: Union[None, Sequence[int], np.ndarray, Tensor] = None,
+                 resample: bool = False) -> np.ndarray:
     """TAP: the views the model generates of one cloud.
 
     Args:
@@ -338,6 +380,8 @@ def render_views(model: nn.Module, points: PointsType,
         points: (N, 3) cloud in the frame of the config's dataset files (y up).
         poses: None (TAP's 12 instructed poses), indices into them, or (V, 3, 3)
             rotations ``R`` mapping object to camera frame (see crosspt.rendering.poses).
+        resample: fill a cloud with fewer points than the config's ``num_points`` up by
+            resampling with replacement (default: error).
     Returns:
         (V, 3, H, W) float32 images in [0, 1].
     """
@@ -355,7 +399,8 @@ def render_views(model: nn.Module, points: PointsType,
             raise ValueError(f'render_views: the checkpoint loaded into this model has no '
                              f'weights for {absent} (a published backbone-only file?); use '
                              f'the full TAP training checkpoint (epoch_*.pth / iter_*.pth)')
-    inputs = prepare_object_inputs(model, points, _as_rotations(poses))
+    inputs = prepare_object_inputs(model, points, _as_rotations(poses), resample=resample,
+                                   owner='render_views')
     images = model.head.predict(model.take_photos(inputs))
     return images.float().cpu().numpy()
 

@@ -47,15 +47,6 @@ def single_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.fixture
-def keep_default_scope():
-    """Undo the DefaultScope instances a Runner creates (they would outlive the test)."""
-    saved = dict(DefaultScope._instance_dict)
-    yield
-    DefaultScope._instance_dict.clear()
-    DefaultScope._instance_dict.update(saved)
-
-
 def mmdet3d_scope():
     """What a Runner with ``default_scope='mmdet3d'`` sets while building the model."""
     return DefaultScope.overwrite_default_scope('mmdet3d')
@@ -455,7 +446,7 @@ def write_scannet(root, num_scenes=2, n=600):
             pickle.dump(dict(metainfo=meta, data_list=infos), f)
 
 
-def test_runner_trains_and_validates_on_stock_scannet_dataset(tmp_path, keep_default_scope):
+def test_runner_trains_and_validates_on_stock_scannet_dataset(tmp_path):
     from mmengine.config import Config
     from mmengine.runner import Runner
 
