@@ -18,6 +18,7 @@ from crosspt.datasets.synthetic_objects import (generate_synthetic_fewshot,
                                                 generate_synthetic_scanobjectnn,
                                                 generate_synthetic_shapenetpart)
 from crosspt.registry import DATASETS
+from point_references import brute_fps
 
 SCAN = dict(num_train_per_class=2, num_test_per_class=1)
 MODELNET = dict(num_train_per_class=3, num_test_per_class=2, normal_rows=300)
@@ -33,15 +34,6 @@ PART_INDEX = {'Airplane': (0, range(0, 4)), 'Chair': (4, range(12, 16)),
               'Table': (15, range(47, 50))}
 SCAN_NAMES = ['bag', 'bin', 'box', 'cabinet', 'chair', 'desk', 'display', 'door', 'shelf',
               'table', 'bed', 'pillow', 'sink', 'sofa', 'toilet']
-
-
-def brute_fps(points, num):
-    chosen = [0]
-    dist = np.full(len(points), np.inf)
-    for _ in range(num - 1):
-        dist = np.minimum(dist, ((points - points[chosen[-1]]) ** 2).sum(1))
-        chosen.append(int(np.argmax(dist)))
-    return np.array(chosen)
 
 
 @pytest.fixture(scope='module')

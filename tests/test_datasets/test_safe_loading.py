@@ -25,6 +25,7 @@ from crosspt.datasets.synthetic_objects import (generate_synthetic_fewshot,
                                                 generate_synthetic_modelnet40,
                                                 generate_synthetic_scanobjectnn,
                                                 generate_synthetic_shapenetpart)
+from point_references import brute_fps
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PB_TEST = 'main_split/test_objectdataset_augmentedrot_scale75.h5'
@@ -76,15 +77,6 @@ def refused(make, marker, pattern: str) -> Exception:
 def read_bytes(path) -> bytes:
     with open(path, 'rb') as f:
         return f.read()
-
-
-def brute_fps(points, num):
-    """Exact FPS from index 0, lowest index on ties (independent reference)."""
-    chosen, dist = [0], np.full(len(points), np.inf)
-    for _ in range(num - 1):
-        dist = np.minimum(dist, ((points - points[chosen[-1]]) ** 2).sum(1))
-        chosen.append(int(np.argmax(dist)))
-    return np.array(chosen)
 
 
 @pytest.fixture(scope='module')
