@@ -6,7 +6,11 @@
 # - installs mmdet 3.3.0 and mmdet3d 1.4.0 (--no-deps + the list that makes it import);
 # - with CROSSPT_WITH_SPCONV=1, installs spconv 2.3.8 (optional SRUNet backend);
 # - installs crosspt in editable mode.
-# A second run only checks imports and re-links crosspt: nothing cached is rebuilt.
+# First it checks, in one interpreter and without pip, that everything below is already
+# installed (tools/misc/check_install.py); when it is, it stops there (seconds: importing
+# mmdet3d is most of it).
+# CROSSPT_INSTALL_CHECK_ONLY=1: only that check; exit 1 listing what is missing, install
+# nothing (the tests use it so that they never change the environment).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
@@ -14,7 +18,23 @@ PIP="$PY -m pip --disable-pip-version-check"
 log() { printf '[crosspt-install] %s\n' "$*"; }
 have() { $PY -c "$1" >/dev/null 2>&1; }
 
-log "python: $($PY --version 2>&1)"
+if ! $PY -c 'import sys' >/dev/null 2>&1; then
+  log "error: '$PY' is not a runnable Python interpreter; set PYTHON=/path/to/python3.11" >&2
+  exit 1
+fi
+log "python: $($PY --version 2>&1) ($($PY -c 'import sys; print(sys.executable)'))"
+spconv_flag=()
+[ "${CROSSPT_WITH_SPCONV:-0}" = "1" ] && spconv_flag=(--with-spconv)
+if $PY tools/misc/check_install.py "${spconv_flag[@]}"; then
+  log "everything is installed (spconv: ${CROSSPT_WITH_SPCONV:-0}); nothing to do"
+  exit 0
+fi
+if [ "${CROSSPT_INSTALL_CHECK_ONLY:-0}" = "1" ]; then
+  log "error: the environment above is incomplete and CROSSPT_INSTALL_CHECK_ONLY=1;" \
+    "run bash tools/install.sh without it to install what is missing" >&2
+  exit 1
+fi
+log "installing what is missing"
 have "import ninja, wheel" || $PIP install -q ninja wheel
 
 if have "import torch"; then
@@ -62,4 +82,8 @@ if [ "${CROSSPT_WITH_SPCONV:-0}" = "1" ]; then
 fi
 
 $PIP install -q --no-deps --no-build-isolation -e .
+if ! $PY tools/misc/check_install.py "${spconv_flag[@]}"; then
+  log "error: still incomplete after installing (lines above); please report it" >&2
+  exit 1
+fi
 $PY -c "import crosspt; print('[crosspt-install] crosspt', crosspt.__version__, 'ready')"

@@ -345,6 +345,9 @@ LAUNCHERS = {
     'tools/dist_test.sh': (3, 'tools/test.py', lambda a: [a[0], a[1], '--launcher', 'pytorch']),
     'tools/slurm_train.sh': (4, 'tools/train.py',
                              lambda a: [a[2], f'--work-dir={a[3]}', '--launcher=slurm']),
+    # README's first command: tools/install.sh, then the quick-start training
+    'tools/quickstart.sh': (0, 'tools/train.py',
+                            lambda a: ['configs/tap/pointmlp_synthetic.py']),
 }
 
 #: run in ONE interpreter: each tool's --help, then each documented argument list through
@@ -414,7 +417,7 @@ def test_documented_commands_name_existing_tools_and_parse():
             continue
         if tool.endswith('.sh'):
             if tool not in LAUNCHERS:
-                continue                       # tools/install.sh: no arguments
+                continue       # tools/install.sh: none; tools/run_tests.sh: pytest's
             count, target, fixed = LAUNCHERS[tool]
             if len(argv) < count:
                 problems.append(f'{page}: {tool} needs {count} arguments, got {argv}')
