@@ -21,9 +21,10 @@ from crosspt.registry import MODELS
 from tool_runner import run
 
 REPO = Path(__file__).resolve().parents[2]
-# object-level configs; the 3DETR ones run inside mmdet3d (test_scene_benchmarks.py)
+# object-level configs; the 3DETR ones run inside mmdet3d (test_scene_benchmarks.py), the
+# linear-probe ones (frozen encoder, no init_cfg) in test_linear_probe_tool.py
 BENCHMARKS = sorted(Path(p).name for p in glob.glob(str(REPO / 'configs/tap/benchmarks/*.py'))
-                    if not Path(p).name.startswith('3detr'))
+                    if not Path(p).name.startswith(('3detr', 'linear-probe')))
 SYNTHETIC = [name for name in BENCHMARKS if name.endswith('_synthetic.py')]
 CACHE = REPO / 'data' / 'test_cache'
 # tools/test.py runs for one config per backbone and data set kind (the others validate
