@@ -226,6 +226,23 @@ def test_load_view_images(tmp_path):
     assert np.abs(out['images'].astype(int) - 77).max() <= 2
 
 
+def test_load_view_images_area_resize(tmp_path):
+    """resize=True: 4x4 -> 2x2 is the mean of each 2x2 block (hand-worked), and a block
+    with one drawn pixel stays below pure white (foreground for the loss)."""
+    image = np.full((4, 4, 3), 255, np.uint8)
+    image[0, 0] = 55                               # one dark pixel in the top-left block
+    image[2:, 2:] = 100                            # bottom-right block fully drawn
+    path = tmp_path / 'model_000001_001.png'
+    Image.fromarray(image).save(path)
+    out = LoadViewImages(image_size=2, resize=True)({'image_paths': [str(path)],
+                                                     'view_indices': [0]})['images'][0]
+    expected = np.array([[(55 + 3 * 255) / 4, 255], [255, 100]])     # 205, 255 / 255, 100
+    np.testing.assert_allclose(out.astype(float), np.broadcast_to(expected, (3, 2, 2)), atol=1)
+    same = LoadViewImages(image_size=4, resize=True)({'image_paths': [str(path)],
+                                                      'view_indices': [0]})['images'][0]
+    np.testing.assert_array_equal(same, image.transpose(2, 0, 1))   # same size: untouched
+
+
 def test_load_view_images_errors(tmp_path):
     paths, _ = _write_views(tmp_path, size=(6, 5))
     with pytest.raises(ValueError, match=re.escape(paths[2]) + '.*6x5.*expected 8x8'):
@@ -243,7 +260,7 @@ def test_load_view_images_errors(tmp_path):
         LoadViewImages(image_size=(6, 5))({'image_paths': paths[:2], 'view_indices': [5]})
     with pytest.raises(ValueError, match='image_size'):
         LoadViewImages(image_size=0)
-    assert repr(LoadViewImages()) == 'LoadViewImages(image_size=(224, 224))'
+    assert repr(LoadViewImages()) == 'LoadViewImages(image_size=(224, 224), resize=False)'
 
 
 # ----------------------------------------------------------------------------- pack

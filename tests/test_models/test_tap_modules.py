@@ -101,6 +101,22 @@ def test_photograph_and_decoder_shapes():
     assert img.min() >= 0 and img.max() <= 1
 
 
+def test_small_view_decoder_shapes_params_and_key_names():
+    """hidden_channels=(128,): 7 -> 28 -> 56; ConvTranspose2d params = Cin*Cout*k*k + Cout."""
+    dec = TAPViewDecoder(hidden_channels=(128,))
+    assert params(dec) == (256 * 128 * 25 + 128) + (128 * 3 * 9 + 3)
+    assert sorted(dec.state_dict()) == ['layer1.0.bias', 'layer1.0.weight',
+                                        'layer2.0.bias', 'layer2.0.weight']
+    out = dec(torch.randn(2, 256, 7, 7))
+    assert out.shape == (2, 3, 56, 56) and dec.upsample_factor == 8
+    assert isinstance(dec.layer2[1], torch.nn.Sigmoid)
+    # the released layout keeps its four layer names (checkpoints load unchanged)
+    assert sorted({k.split('.')[0] for k in TAPViewDecoder().state_dict()}) == [
+        'layer1', 'layer2', 'layer3', 'layer4']
+    with pytest.raises(ValueError, match='hidden_channels'):
+        TAPViewDecoder(hidden_channels=())
+
+
 def test_cross_attention_shared_memory_equals_repeated_memory():
     """Running cross-attention once per object equals repeating memory per view."""
     torch.manual_seed(0)

@@ -281,14 +281,20 @@ class LoadViewImages(BaseTransform):
     """Load the chosen views ``results['image_paths'][i]``, i in ``results['view_indices']``.
 
     Images are converted to RGB and stored as ``results['images']`` (V, 3, H, W) uint8.
-    There is no resizing: an image of another size raises ValueError; an unreadable
+    By default there is no resizing: an image of another size raises ValueError.  With
+    ``resize=True`` every image is area-averaged (PIL ``BOX``) to ``image_size``, e.g. the
+    224-px views to 56 px for the embedded quick start (docs/pretraining.md); averaging
+    keeps a pixel pure white only where its whole source block is white, so the loss's
+    foreground rule (not pure white) still covers every drawn source pixel.  An unreadable
     image raises ValueError, a missing one FileNotFoundError (both name the file).
 
     Args:
         image_size: H = W, or (H, W).
+        resize: area-resize images of another size instead of refusing them.
     """
 
-    def __init__(self, image_size: Union[int, Tuple[int, int]] = 224) -> None:
+    def __init__(self, image_size: Union[int, Tuple[int, int]] = 224,
+                 resize: bool = False) -> None:
         if isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool):
             size = (int(image_size), int(image_size))
         else:
@@ -297,6 +303,7 @@ class LoadViewImages(BaseTransform):
             raise ValueError(f'LoadViewImages: image_size must be a positive int or (H, W), '
                              f'got {image_size!r}')
         self.image_size = (int(size[0]), int(size[1]))
+        self.resize = bool(resize)
 
     def _load(self, path: str) -> np.ndarray:
         from PIL import Image
@@ -311,9 +318,12 @@ class LoadViewImages(BaseTransform):
             raise ValueError(f'LoadViewImages: cannot read image {path}: '
                              f'{type(exc).__name__}: {exc}') from exc
         height, width = rgb.height, rgb.width
-        if (height, width) != self.image_size:
+        if self.resize and (height, width) != self.image_size:
+            rgb = rgb.resize(self.image_size[::-1], Image.BOX)
+        elif (height, width) != self.image_size:
             raise ValueError(f'LoadViewImages: image {path} is {height}x{width} (HxW), expected '
-                             f'{self.image_size[0]}x{self.image_size[1]}; images are not resized')
+                             f'{self.image_size[0]}x{self.image_size[1]}; images are not resized '
+                             f'(LoadViewImages(resize=True) area-resizes them)')
         return np.asarray(rgb, dtype=np.uint8).transpose(2, 0, 1)
 
     def transform(self, results: dict) -> dict:
@@ -330,7 +340,7 @@ class LoadViewImages(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(image_size={self.image_size})'
+        return f'{type(self).__name__}(image_size={self.image_size}, resize={self.resize})'
 
 
 @TRANSFORMS.register_module()

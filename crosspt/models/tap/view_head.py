@@ -1,14 +1,15 @@
 """TAP 2D generator and its loss.
 
-- ``TAPViewDecoder``: 4 transposed convs, ``(B*V, 256, 7, 7) -> (B*V, 3, 224, 224)``;
-  ReLU x3 then Sigmoid, so outputs are in [0, 1] like the ground-truth images / 255.
+- ``TAPViewDecoder``: transposed convs, by default the released 4,
+  ``(B*V, 256, 7, 7) -> (B*V, 3, 224, 224)``; ReLU, then a final Sigmoid, so outputs
+  are in [0, 1] like the ground-truth images / 255.
 - ``FgBgWeightedMSELoss``: ``fg_weight * MSE(fg pixels) + bg_weight * MSE(bg pixels)``
   where a pixel is foreground if any channel of the ground truth is below
   ``fg_threshold`` (1.0 = not pure white).  Each term is a mean over its own elements;
   a term whose pixel set is empty contributes 0 (the released code would give NaN).
 - ``TAPViewHead``: owns the decoder and the loss.
 """
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 from mmengine.model import BaseModule
 from torch import Tensor, nn
@@ -18,24 +19,44 @@ from crosspt.registry import MODELS
 
 @MODELS.register_module()
 class TAPViewDecoder(BaseModule):
-    """Transposed-conv image generator: 7 -> 28 -> 56 -> 112 -> 224."""
+    """Transposed-conv image generator ``(B*V, C, S, S) -> (B*V, 3, 4 * 2**L * S, same)``.
+
+    ``layer1`` upsamples x4 (kernel 5) to ``hidden_channels[0]``; every further hidden
+    width adds one x2 layer (kernel 3); the last x2 layer outputs ``out_channels`` through
+    a Sigmoid.  The default ``(128, 64, 32)`` is the released generator,
+    7 -> 28 -> 56 -> 112 -> 224 with layers ``layer1`` .. ``layer4``; ``(128,)`` draws
+    7 -> 28 -> 56 (the embedded quick start's small views, docs/pretraining.md).
+    """
 
     def __init__(self, in_channels: int = 256, out_channels: int = 3,
+                 hidden_channels: Sequence[int] = (128, 64, 32),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if len(hidden_channels) < 1:
+            raise ValueError('TAPViewDecoder: hidden_channels needs at least one width')
+        widths = [in_channels, *hidden_channels]
+        self.num_layers = len(widths)
         self.layer1 = nn.Sequential(
-            nn.ConvTranspose2d(in_channels, 128, 5, stride=4, padding=1, output_padding=1),
-            nn.ReLU())
-        self.layer2 = nn.Sequential(
-            nn.ConvTranspose2d(128, 64, 3, stride=2, padding=1, output_padding=1), nn.ReLU())
-        self.layer3 = nn.Sequential(
-            nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1), nn.ReLU())
-        self.layer4 = nn.Sequential(
-            nn.ConvTranspose2d(32, out_channels, 3, stride=2, padding=1, output_padding=1),
-            nn.Sigmoid())
+            nn.ConvTranspose2d(widths[0], widths[1], 5, stride=4, padding=1,
+                               output_padding=1), nn.ReLU())
+        for i in range(1, len(hidden_channels)):
+            self.add_module(f'layer{i + 1}', _upsample_x2(widths[i], widths[i + 1], nn.ReLU()))
+        self.add_module(f'layer{self.num_layers}',
+                        _upsample_x2(widths[-1], out_channels, nn.Sigmoid()))
+
+    @property
+    def upsample_factor(self) -> int:
+        return 4 * 2 ** (self.num_layers - 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        for i in range(1, self.num_layers + 1):
+            x = getattr(self, f'layer{i}')(x)
+        return x
+
+
+def _upsample_x2(in_channels: int, out_channels: int, activation: nn.Module) -> nn.Sequential:
+    return nn.Sequential(nn.ConvTranspose2d(in_channels, out_channels, 3, stride=2, padding=1,
+                                            output_padding=1), activation)
 
 
 @MODELS.register_module()
