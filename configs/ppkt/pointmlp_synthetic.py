@@ -1,10 +1,12 @@
 # PPKT with a point-based student: PointMLP's encoder-decoder (the part-segmentation
 # network with one dummy category) gives per-point features; 2048 voxel points per
-# frame (SampleVoxels pads by repetition / subsamples), xyz as the per-point input.
+# frame (SampleVoxels pads by repetition / subsamples, also in validation), xyz as the
+# per-point input.
 #   python tools/train.py configs/ppkt/pointmlp_synthetic.py
 _base_ = ['./srunet34_synthetic.py']
 
 num_points = 2048
+voxel_size = 0.05
 model = dict(
     backbone=dict(
         _delete_=True, type='PointStudent', pass_category=True, feature_mode='xyz',
@@ -12,8 +14,8 @@ model = dict(
                       res_expansion=0.25, dim_expansion=(2, 2, 2, 1),
                       pre_blocks=(1, 1, 2, 1), pos_blocks=(1, 1, 2, 1),
                       de_dims=(256, 128, 128, 96), de_blocks=(1, 1, 1, 1),
-                      gmp_dim=64, cls_dim=64, num_categories=1)))
-voxel_size = 0.05
+                      gmp_dim=64, cls_dim=64, num_categories=1)),
+    voxel_size=voxel_size)
 train_pipeline = [
     dict(type='LoadRGBDFrame'),
     dict(type='RandomHorizontalFlip2D', prob=0.5),
@@ -27,4 +29,13 @@ train_pipeline = [
     dict(type='SampleVoxels', num_points=num_points),
     dict(type='PackPPKTInputs'),
 ]
+val_pipeline = [
+    dict(type='LoadRGBDFrame'),
+    dict(type='VoxelizePairs', voxel_size=voxel_size, one_pixel_per_voxel=False,
+         feat_mode='rgb', random_keep=False),
+    dict(type='SampleVoxels', num_points=num_points),
+    dict(type='PackPPKTInputs'),
+]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+test_dataloader = val_dataloader

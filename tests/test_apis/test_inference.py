@@ -184,11 +184,11 @@ def test_ppkt_point_features_are_shared_within_a_voxel(tmp_path):
     model = init_model(cfg, save_checkpoint(state, tmp_path / 'ppkt.pth'))
     assert model.checkpoint_report['missing'] == []
     rng = np.random.default_rng(0)
+    size = cfg.model.voxel_size
     xyz = rng.uniform(0, 2.0, size=(3000, 3))
-    xyz[1] = xyz[0] + 0.001                       # same 5 cm voxel as point 0 ...
-    xyz[0] = np.floor(xyz[0] / 0.05) * 0.05 + 0.02
-    xyz[1] = xyz[0] + 0.001
-    xyz[2] = xyz[0] + 0.30                        # ... and a point 6 voxels away
+    xyz[0] = np.floor(xyz[0] / size) * size + 0.4 * size
+    xyz[1] = xyz[0] + 0.02 * size                 # the same voxel as point 0 ...
+    xyz[2] = xyz[0] + 6 * size                    # ... and a point 6 voxels away
     cloud = np.concatenate([xyz, rng.integers(0, 256, size=(3000, 3))], axis=1)
     out = extract_features(model, cloud)
     assert out['point_features'].shape == (3000, 96)

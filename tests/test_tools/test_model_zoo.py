@@ -232,7 +232,9 @@ def test_known_figures_appear_where_expected():
     assert paper[5] == 'mIoU 69.56 (vs scratch: mIoU 69.49)'
     assert 'as transcribed by secondary reviews' in ppkt
     curve = rows(block(text, 'ppkt-pretrain'))
-    assert ['PPNCE (10-iteration means)', '7.04', '5.43', '4.92', '4.70'] in curve
+    assert ['PPNCE (10-iteration means)', '7.09', '5.02', '4.33', '4.01'] in curve
+    assert ['retrieval ÷ chance, held-out room', '4.4', '9.5', '12.2', '16.2', '14.0',
+            '15.4'] in curve
 
     det = {r[0]: r for r in rows(block(text, '3detr-synthetic'))}
     assert det['AP@0.25'][2] == '86.7' and det['AP@0.25'][-1] == 'mAP@0.25 **32.2**'

@@ -1,7 +1,8 @@
 """End to end PPKT on the embedded synthetic RGB-D scenes: the 2D teacher trains on the
 renders, PPKT pre-trains SR-UNet34 through tools/train.py (the PPNCE loss falls well below
-ln K), resumes, runs as 2 CPU processes through tools/dist_train.sh, and the point-based
-student config trains too.
+ln K; the validation on the held-out room logs point -> pixel retrieval above chance and
+writes the feature picture), resumes, runs as 2 CPU processes through
+tools/dist_train.sh, and the point-based student config trains and validates too.
 
 The configs run unchanged except for --cfg-options that shorten the schedules; the scenes
 are cached under ``data/test_cache/`` (generated once, deterministic).
@@ -26,6 +27,17 @@ DATA_ROOT = REPO / 'data' / 'test_cache' / 'synthetic_scannet'
 NUM_PAIRS = 1024
 
 pytestmark = pytest.mark.slow
+
+
+def val_scalars(work_dir: Path, key: str) -> list:
+    """(step, value) of validation metric ``key`` from every run's scalars.json."""
+    rows = []
+    for path in sorted(work_dir.glob('2*/vis_data/scalars.json')):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            if key in record and 'lr' not in record:
+                rows.append((record['step'], record[key]))
+    return rows
 
 
 def scalars(work_dir: Path, key: str) -> list:
@@ -64,10 +76,16 @@ def teacher(tmp_path_factory):
 
 
 def ppkt_options(work_dir: Path, iters: int, interval: int = 10) -> list:
+    """Shortened schedule (warm-up min(20, iters // 2), then cosine), one validation at
+    the end, the cached scenes for training and validation."""
+    warm = min(20, iters // 2)
     return ['--work-dir', str(work_dir), '--cfg-options',
-            *data_options('train_dataloader.dataset'),
-            f'train_cfg.max_iters={iters}', f'param_scheduler.0.T_max={iters}',
-            f'param_scheduler.0.end={iters}', 'default_hooks.logger.interval=1',
+            *data_options('train_dataloader.dataset'), *data_options('val_dataloader.dataset'),
+            *data_options('test_dataloader.dataset'),
+            f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+            f'param_scheduler.0.end={warm}', f'param_scheduler.1.begin={warm}',
+            f'param_scheduler.1.T_max={iters - warm}', f'param_scheduler.1.end={iters}',
+            'default_hooks.logger.interval=1',
             f'default_hooks.checkpoint.interval={interval}', 'randomness.seed=0']
 
 
@@ -93,6 +111,14 @@ def test_ppnce_falls_below_chance(ppkt_run):
     assert last < chance and last < first - 0.5, f'PPNCE {first:.2f} -> {last:.2f}, ln K = {chance:.2f}'
     acc = scalars(work_dir, 'pair_acc')
     assert sum(v for _, v in acc[-5:]) / 5 > 2 / NUM_PAIRS   # retrieval above chance
+    # validation on the held-out room (scene0003_00): retrieval among K pairs per frame
+    chance = val_scalars(work_dir, 'ppkt/retrieval_chance')
+    top1 = val_scalars(work_dir, 'ppkt/retrieval_top1')
+    assert [step for step, _ in top1] == [40] and chance[0][1] >= 1 / NUM_PAIRS
+    assert top1[0][1] > 2 * chance[0][1], (top1, chance)
+    assert 'ppkt/retrieval_top5' in output
+    picture = work_dir / 'feature_pca' / 'iter_000040.png'
+    assert picture.is_file()
     assert 'eta:' in output
     # scene0000_00's -inf pose frame is rejected and counted in the log
     assert 'rejected 1 of' in output and '-inf pose' in output
@@ -125,6 +151,8 @@ def test_point_based_student_config_trains(teacher, tmp_path):
         env=dict(CROSSPT_TEACHER=str(teacher)))
     losses = scalars(tmp_path, 'loss_ppnce')
     assert len(losses) == 6 and all(math.isfinite(v) for _, v in losses)
+    top1 = val_scalars(tmp_path, 'ppkt/retrieval_top1')
+    assert len(top1) == 1 and 0.0 <= top1[0][1] <= 1.0
 
 
 def test_missing_teacher_checkpoint_is_named(tmp_path):

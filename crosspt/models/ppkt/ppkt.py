@@ -138,13 +138,15 @@ class PPKT(PointAlgorithm):
         one_pixel_per_voxel: sample at most one pixel per voxel (so duplicate pixels of
             a voxel never act as each other's negatives; ppkt.md §2.5).
         voxel_size: metres per voxel of the packed coordinates (for reference only).
+        eval_seed: seed of the pairs :meth:`predict` samples per frame (the same pairs at
+            every validation, whatever the batch).
     """
 
     def __init__(self, backbone: dict, teacher: dict, upl: dict,
                  loss: Optional[dict] = None, projection_channels: int = 128,
                  projection: str = 'linear', num_pairs: int = 4096,
                  one_pixel_per_voxel: bool = True, voxel_size: float = 0.025,
-                 data_preprocessor: Optional[dict] = None,
+                 eval_seed: int = 0, data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='PPKTDataPreprocessor')
@@ -172,6 +174,7 @@ class PPKT(PointAlgorithm):
         self.num_pairs = int(num_pairs)
         self.one_pixel_per_voxel = one_pixel_per_voxel
         self.voxel_size = voxel_size
+        self.eval_seed = int(eval_seed)
 
     # ---------------------------------------------------------------- 3D branch
     def extract_feat(self, inputs: Dict[str, Tensor]) -> Tensor:
@@ -191,21 +194,32 @@ class PPKT(PointAlgorithm):
             return self.teacher(img)
 
     # ---------------------------------------------------------------- pairs + loss
-    def sample_pairs(self, pairs: Tensor) -> Tensor:
+    def sample_pairs(self, pairs: Tensor, generator: Optional[torch.Generator] = None,
+                     keep_first: bool = False) -> Tensor:
         """At most ``num_pairs`` rows of ``pairs`` (P, 4), uniformly without replacement,
-        after keeping one random pixel per voxel if ``one_pixel_per_voxel``."""
+        after keeping one pixel per voxel if ``one_pixel_per_voxel``: a random one, or
+        with ``keep_first`` the first in row order (the pixel of the voxel's kept point
+        when ``VoxelizePairs(one_pixel_per_voxel=False, random_keep=False)`` made them).
+        ``generator``: a CPU ``torch.Generator`` for reproducible draws (default: global)."""
         if len(pairs) < 2:
             raise ValueError(f'PPKT: the batch has {len(pairs)} pixel-point pairs; at least '
                              '2 are needed (check depth validity and the crop settings)')
-        order = torch.randperm(len(pairs), device=pairs.device)
-        pairs = pairs[order]
-        if self.one_pixel_per_voxel:
+
+        def perm(n: int) -> Tensor:
+            if generator is None:
+                return torch.randperm(n, device=pairs.device)
+            return torch.randperm(n, generator=generator).to(pairs.device)
+
+        if not keep_first:
+            pairs = pairs[perm(len(pairs))]
+        if self.one_pixel_per_voxel:            # sorting by voxel needs a new shuffle
             voxel = pairs[:, 0]
             sorted_voxel, idx = torch.sort(voxel, stable=True)
             first = torch.ones_like(sorted_voxel, dtype=torch.bool)
             first[1:] = sorted_voxel[1:] != sorted_voxel[:-1]
-            keep = idx[first]
-            pairs = pairs[keep[torch.randperm(len(keep), device=pairs.device)]]
+            pairs = pairs[idx[first]][perm(int(first.sum()))]
+        elif keep_first:
+            pairs = pairs[perm(len(pairs))]
         return pairs[:self.num_pairs]
 
     def pair_features(self, inputs: Dict[str, Tensor]) -> Tuple[Tensor, Tensor]:
@@ -231,13 +245,37 @@ class PPKT(PointAlgorithm):
     def predict(self, inputs: Dict[str, Tensor],
                 data_samples: Optional[Sequence[BaseDataElement]] = None
                 ) -> List[BaseDataElement]:
-        """Each sample gets ``point_embeddings (V, 128)`` (L2-normalised)."""
-        emb = torch.nn.functional.normalize(self.point_embeddings(inputs), dim=1)
-        counts = inputs['num_voxels']
+        """Each sample (frame) gets ``point_embeddings (V, D)`` (L2-normalised) and, for
+        validation (``PPKTRetrievalMetric``), K pairs of its own drawn as in training
+        (:meth:`sample_pairs`, first pixel per voxel, seeded by ``eval_seed``):
+        ``sampled_pairs (K, 3)`` = (voxel index in the sample, row, col),
+        ``pair_point_feats`` and ``pair_pixel_feats`` (K, D), normalised as the loss
+        normalises them."""
+        raw = self.point_embeddings(inputs)
+        emb = torch.nn.functional.normalize(raw, dim=1)
+        counts = list(inputs['num_voxels'])
         if data_samples is None:
             data_samples = [BaseDataElement() for _ in counts]
-        for sample, part in zip(data_samples, emb.split(list(counts))):
+        fmap = self.teacher_features(inputs['img'])
+        image_size = tuple(inputs['img'].shape[-2:])
+        offsets = [0]
+        for n in counts[:-1]:
+            offsets.append(offsets[-1] + n)
+        for b, (sample, part) in enumerate(zip(data_samples, emb.split(counts))):
             sample.set_field(part, 'point_embeddings')
+            own = inputs['pairs'][inputs['pairs'][:, 1] == b]
+            generator = torch.Generator().manual_seed(self.eval_seed)
+            pairs = self.sample_pairs(own, generator=generator, keep_first=True)
+            point = raw[pairs[:, 0]]
+            pixel = self.upl.sample(fmap, pairs[:, 1], pairs[:, 2], pairs[:, 3],
+                                    image_size=image_size)
+            if self.loss_module.normalize:
+                point = torch.nn.functional.normalize(point, dim=1)
+                pixel = torch.nn.functional.normalize(pixel, dim=1)
+            sample.set_field(torch.stack([pairs[:, 0] - offsets[b], pairs[:, 2],
+                                          pairs[:, 3]], dim=1), 'sampled_pairs')
+            sample.set_field(point, 'pair_point_feats')
+            sample.set_field(pixel, 'pair_pixel_feats')
         return list(data_samples)
 
     def tensor(self, inputs: Dict[str, Tensor]) -> Tensor:

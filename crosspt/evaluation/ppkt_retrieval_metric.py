@@ -1,0 +1,101 @@
+"""Validation metric for PPKT: point -> pixel retrieval among the K sampled pairs.
+
+For one frame, PPKT's predict mode gives K pixel <-> point pairs with the student's point
+features ``f_a`` and the teacher's UPL pixel features ``g_b`` (normalised exactly as the
+PPNCE loss normalises them).  Point ``a`` retrieves the pixel ``b`` with the largest
+``<f_a, g_b>``; top-k is the fraction of points whose own pixel ``a`` is among the k most
+similar.  A student that has learned nothing scores the chance level ``k / K``.
+"""
+from typing import Dict, List, Sequence
+
+import torch
+from mmengine.evaluator import BaseMetric
+from torch import Tensor
+
+from crosspt.registry import METRICS
+
+from .utils import sample_field
+
+
+def retrieval_topk(point_feats: Tensor, pixel_feats: Tensor,
+                   topk: Sequence[int] = (1, 5)) -> Dict[int, float]:
+    """Top-k point -> pixel retrieval of K pairs (row a of both inputs = one pair).
+
+    Args:
+        point_feats: (K, D) point features (queries).
+        pixel_feats: (K, D) pixel features (keys); key a is the match of query a.
+        topk: the k to report.
+    Returns:
+        ``{k: hit rate in [0, 1]}``.  Ties are broken at random in expectation: with g
+        other pixels strictly more similar than the own pixel and e equally similar, the
+        own pixel's rank is uniform in g+1 .. g+e+1, so the point counts
+        ``clamp(k - g, 0, e + 1) / (e + 1)``.  Constant features therefore score exactly
+        ``k / K`` (chance), never an accidental 0 or 1.
+    """
+    if point_feats.dim() != 2 or point_feats.shape != pixel_feats.shape or not len(point_feats):
+        raise ValueError(f'retrieval_topk: point_feats and pixel_feats must both be (K, D) '
+                         f'with K >= 1, got {tuple(point_feats.shape)} and '
+                         f'{tuple(pixel_feats.shape)}')
+    if not (torch.isfinite(point_feats).all() and torch.isfinite(pixel_feats).all()):
+        raise ValueError('retrieval_topk: point_feats and pixel_feats contain NaN or inf')
+    sim = point_feats.double() @ pixel_feats.double().t()                  # (K, K)
+    own = sim.diagonal().unsqueeze(1)                                      # (K, 1)
+    greater = (sim > own).sum(dim=1).double()                              # (K,)
+    equal = (sim == own).sum(dim=1).double()                               # incl. itself
+    out = {}
+    for k in topk:
+        if k < 1:
+            raise ValueError(f'retrieval_topk: every k must be >= 1, got {k}')
+        hits = (k - greater).clamp(min=0).minimum(equal) / equal
+        out[int(k)] = hits.mean().item()
+    return out
+
+
+@METRICS.register_module()
+class PPKTRetrievalMetric(BaseMetric):
+    """Per frame: point -> pixel top-k retrieval among its K sampled pairs
+    (:func:`retrieval_topk`) and the chance level ``min(k, K) / K``; reported as means
+    over frames: ``retrieval_top1``, ``retrieval_chance`` (= mean 1/K), and for every
+    other k ``retrieval_top{k}`` and ``retrieval_top{k}_chance``, plus
+    ``retrieval_num_pairs`` (mean K).  Logged as ``ppkt/<name>``.
+
+    Reads ``pair_point_feats`` and ``pair_pixel_feats`` (K, D) from each data sample
+    (``PPKT.predict``).
+
+    Args:
+        topk: the k to report (must include 1).
+    """
+
+    default_prefix = 'ppkt'
+
+    def __init__(self, topk: Sequence[int] = (1, 5), **kwargs) -> None:
+        super().__init__(**kwargs)
+        topk = tuple(int(k) for k in topk)
+        if 1 not in topk or any(k < 1 for k in topk):
+            raise ValueError(f'PPKTRetrievalMetric: topk must contain 1 and only k >= 1, '
+                             f'got {topk}')
+        self.topk = topk
+
+    def process(self, data_batch, data_samples: Sequence) -> None:
+        for sample in data_samples:
+            point = _field(sample, 'pair_point_feats').float().cpu()
+            pixel = _field(sample, 'pair_pixel_feats').float().cpu()
+            hits = retrieval_topk(point, pixel, self.topk)
+            num = len(point)
+            result = {'retrieval_num_pairs': float(num)}
+            for k, value in hits.items():
+                name = 'retrieval_top1' if k == 1 else f'retrieval_top{k}'
+                chance = 'retrieval_chance' if k == 1 else f'retrieval_top{k}_chance'
+                result[name] = value
+                result[chance] = min(k, num) / num
+            self.results.append(result)
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        if not results:
+            raise ValueError('PPKTRetrievalMetric: no frames were evaluated')
+        return {key: sum(r[key] for r in results) / len(results) for key in results[0]}
+
+
+def _field(sample, name: str) -> Tensor:
+    return sample_field(sample, name, 'PPKTRetrievalMetric',
+                        "the model must be PPKT running in mode='predict'")
