@@ -8,23 +8,8 @@ from mmengine.evaluator import BaseMetric
 
 from crosspt.registry import METRICS
 
+from .confusion import confusion_matrix, iou_per_class
 from .utils import sample_field
-
-
-def confusion_matrix(gt: np.ndarray, pred: np.ndarray, num_classes: int,
-                     ignore_index: int) -> np.ndarray:
-    """(K, K) int64 counts, rows = ground truth, columns = prediction, over the pixels
-    whose ground truth is not ``ignore_index``."""
-    gt, pred = np.asarray(gt).reshape(-1), np.asarray(pred).reshape(-1)
-    keep = gt != ignore_index
-    gt, pred = gt[keep].astype(np.int64), pred[keep].astype(np.int64)
-    for name, values in (('gt_sem_seg', gt), ('pred_sem_seg', pred)):
-        if values.size and (values.min() < 0 or values.max() >= num_classes):
-            raise ValueError(f'ImageSegMIoU: {name} holds ids {int(values.min())}..'
-                             f'{int(values.max())}, outside [0, {num_classes}) (ignore_index '
-                             f'{ignore_index})')
-    return np.bincount(gt * num_classes + pred, minlength=num_classes ** 2) \
-        .reshape(num_classes, num_classes)
 
 
 def scores_from_confusion(conf: np.ndarray) -> Dict[str, float]:
@@ -32,13 +17,12 @@ def scores_from_confusion(conf: np.ndarray) -> Dict[str, float]:
     TP + FP + FN > 0 of TP / (TP + FP + FN); ``mAcc`` = mean over classes present in
     the ground truth of TP / (TP + FN).  Percent."""
     conf = conf.astype(np.float64)
-    tp = np.diag(conf)
-    gt_count, pred_count = conf.sum(1), conf.sum(0)
-    union = gt_count + pred_count - tp
+    tp, gt_count = np.diag(conf), conf.sum(1)
     total = conf.sum()
     if total == 0:
         raise ValueError('ImageSegMIoU: no labelled pixel was evaluated')
-    iou = tp[union > 0] / union[union > 0]
+    iou = iou_per_class(conf)
+    iou = iou[~np.isnan(iou)]
     acc = tp[gt_count > 0] / gt_count[gt_count > 0]
     return dict(aAcc=100.0 * tp.sum() / total, mIoU=100.0 * float(iou.mean()),
                 mAcc=100.0 * float(acc.mean()))
@@ -73,8 +57,9 @@ class ImageSegMIoU(BaseMetric):
             if gt.shape != pred.shape:
                 raise ValueError(f'ImageSegMIoU: gt_sem_seg {tuple(gt.shape)} and pred_sem_seg '
                                  f'{tuple(pred.shape)} differ in shape')
-            self.results.append(confusion_matrix(gt.numpy(), pred.numpy(), self.num_classes,
-                                                 self.ignore_index))
+            self.results.append(confusion_matrix(
+                gt.numpy(), pred.numpy(), self.num_classes, self.ignore_index,
+                owner='ImageSegMIoU', names=('gt_sem_seg', 'pred_sem_seg')))
 
     def compute_metrics(self, results: List[np.ndarray]) -> Dict[str, float]:
         if not results:
@@ -82,9 +67,7 @@ class ImageSegMIoU(BaseMetric):
         conf = np.sum(results, axis=0)
         metrics = scores_from_confusion(conf)
         if self.class_names is not None:
-            tp = np.diag(conf).astype(np.float64)
-            union = conf.sum(0) + conf.sum(1) - tp
-            for name, t, u in zip(self.class_names, tp, union):
-                if u > 0:
-                    metrics[f'IoU.{name}'] = 100.0 * float(t / u)
+            for name, iou in zip(self.class_names, iou_per_class(conf)):
+                if not np.isnan(iou):
+                    metrics[f'IoU.{name}'] = 100.0 * float(iou)
         return metrics

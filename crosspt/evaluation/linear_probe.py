@@ -25,6 +25,8 @@ import torch
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
+from .confusion import confusion_matrix, iou_per_class
+
 CLASSIFIERS = ('svm', 'logreg')
 
 
@@ -207,35 +209,13 @@ def fit_linear_probe(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarra
 
 
 # ----------------------------------------------------------------------------- mIoU
-def confusion_matrix(gt: np.ndarray, pred: np.ndarray, num_classes: int,
-                     ignore_index: Optional[int] = None) -> np.ndarray:
-    """(K, K) int64 counts, rows = ground truth, columns = prediction.  Points whose
-    ground truth is ``ignore_index`` are dropped; any other label outside [0, K) is an
-    error."""
-    gt, pred = np.asarray(gt).ravel(), np.asarray(pred).ravel()
-    if gt.shape != pred.shape:
-        raise ValueError(f'confusion_matrix: gt {gt.shape} and pred {pred.shape} differ')
-    if ignore_index is not None:
-        keep = gt != ignore_index
-        gt, pred = gt[keep], pred[keep]
-    for name, labels in (('ground truth', gt), ('prediction', pred)):
-        bad = (labels < 0) | (labels >= num_classes)
-        if bad.any():
-            raise ValueError(f'confusion_matrix: {name} labels {np.unique(labels[bad])[:10]} '
-                             f'outside [0, {num_classes}) (ignore_index={ignore_index})')
-    flat = gt.astype(np.int64) * num_classes + pred.astype(np.int64)
-    return np.bincount(flat, minlength=num_classes ** 2).reshape(num_classes, num_classes)
-
-
 def segmentation_scores(confusion: np.ndarray) -> Dict:
     """IoU_c = TP / (TP + FP + FN) from a (K, K) confusion matrix; NaN for a class absent
     from both ground truth and prediction (left out of the mean, as mmdet3d's
     ``seg_eval``).  Returns dict(miou, per_class_iou (K,) list, oa, num_points)."""
     confusion = np.asarray(confusion, dtype=np.float64)
     tp = np.diag(confusion)
-    union = confusion.sum(0) + confusion.sum(1) - tp
-    with np.errstate(invalid='ignore', divide='ignore'):
-        iou = np.where(union > 0, tp / union, np.nan)
+    iou = iou_per_class(confusion)
     total = confusion.sum()
     if total == 0:
         raise ValueError('segmentation_scores: the confusion matrix is empty (no scored point)')

@@ -25,7 +25,7 @@ def test_hand_worked_scores():
 
 def test_errors_name_the_problem():
     metric = ImageSegMIoU(num_classes=2)
-    with pytest.raises(ValueError, match='pred_sem_seg holds ids'):
+    with pytest.raises(ValueError, match=r'pred_sem_seg labels \[5\] outside'):
         metric.process({}, [BaseDataElement(gt_sem_seg=torch.tensor([0]),
                                             pred_sem_seg=torch.tensor([5]))])
     with pytest.raises(KeyError, match='pred_sem_seg'):
