@@ -78,21 +78,54 @@ def furthest_point_sample(points: Tensor, num_samples: int, random_start: bool =
         return _fps_torch(points, num_samples, start)
 
 
+def _fps_numpy(points: np.ndarray, num_samples: int, start_index: int) -> np.ndarray:
+    """Exact FPS of one (N, 3) float64 cloud on coordinate columns -> (M,) int64.
+
+    Same float64 arithmetic as :func:`_fps_torch` (``(dx^2 + dy^2) + dz^2``, first max on
+    ties), without torch's per-op overhead and its slow reduction over a length-3 axis.
+    """
+    x, y, z = (np.ascontiguousarray(points[:, i]) for i in range(3))
+    indices = np.empty(num_samples, dtype=np.int64)
+    min_dist = np.full(len(x), np.inf)
+    current = start_index
+    for i in range(num_samples):
+        indices[i] = current
+        dist = (x - x[current]) ** 2
+        dist += (y - y[current]) ** 2
+        dist += (z - z[current]) ** 2
+        np.minimum(min_dist, dist, out=min_dist)
+        current = int(min_dist.argmax())
+    return indices
+
+
 def furthest_point_sample_numpy(points: np.ndarray, num_samples: int,
-                                start_index: int = 0, backend: str = 'torch') -> np.ndarray:
+                                start_index: int = 0, backend: str = 'numpy') -> np.ndarray:
     """:func:`furthest_point_sample` for one ``(N, 3)`` numpy cloud -> ``(M,)`` int64.
 
-    Defaults to the PyTorch path so that ties resolve to the lowest index whichever
-    packages are installed (data files stay byte-identical across machines).
+    ``backend='numpy'`` (default) is exact float64 FPS whose ties resolve to the lowest
+    index, equal to the PyTorch path (``'torch'``) and the same on every machine, so data
+    files generated with it stay byte-identical; ``'auto'`` / ``'cpu_lib'`` use fpsample
+    (faster at scale, float32 distances, may pick another of two near-tied points).
     """
-    cloud = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float64))[None]
-    n = cloud.shape[1]
+    cloud = np.ascontiguousarray(points, dtype=np.float64)
+    if cloud.ndim != 2 or cloud.shape[-1] != 3:
+        raise ValueError(f'furthest_point_sample_numpy: points must be (N, 3), '
+                         f'got {cloud.shape}')
+    n = cloud.shape[0]
     if not 0 <= start_index < max(n, 1):
         raise ValueError(f'furthest_point_sample_numpy: start_index must be in [0, {n}), '
                          f'got {start_index}')
+    if backend == 'numpy':
+        if not 0 < num_samples <= n:
+            raise ValueError(f'furthest_point_sample_numpy: num_samples must be in '
+                             f'[1, N={n}], got {num_samples}')
+        if not np.isfinite(cloud).all():
+            raise ValueError('furthest_point_sample_numpy: points hold NaN or Inf')
+        return _fps_numpy(cloud, num_samples, start_index)
+    tensor = torch.from_numpy(cloud)[None]
     if start_index == 0:
-        return furthest_point_sample(cloud, num_samples, backend=backend)[0].numpy()
+        return furthest_point_sample(tensor, num_samples, backend=backend)[0].numpy()
     # rotate the cloud so that the start is index 0, then map the indices back
     order = np.roll(np.arange(n), -start_index)
-    idx = furthest_point_sample(cloud[:, order], num_samples, backend=backend)[0].numpy()
+    idx = furthest_point_sample(tensor[:, order], num_samples, backend=backend)[0].numpy()
     return order[idx]

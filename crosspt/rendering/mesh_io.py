@@ -232,7 +232,7 @@ def sample_surface_points(vertices: np.ndarray, faces: np.ndarray, num_points: i
     """Area-weighted uniform surface samples, thinned by FPS from ``oversample``x as many.
 
     The FPS thinning (:func:`crosspt.ops.furthest_point_sample_numpy`, start index 0,
-    PyTorch path so ties resolve identically on every machine) mimics Open3D's Poisson-disk
+    exact float64 path so ties resolve identically on every machine) mimics Open3D's Poisson-disk
     sampling with ``init_factor=4``.  Zero-area (degenerate) faces are never drawn.
 
     Args:

@@ -215,3 +215,30 @@ def test_fps_numpy_wrapper_start_index():
     for start in (0, 17):
         np.testing.assert_array_equal(furthest_point_sample_numpy(points, 30, start),
                                       brute_fps(points, 30, start))
+
+
+def test_fps_numpy_backend_equals_brute_force_and_torch_with_ties():
+    """The default exact float64 path keeps data files byte-identical: same indices as the
+    brute-force reference (lowest index on ties) and the PyTorch path, also on a lattice
+    full of exact ties."""
+    from crosspt.ops import furthest_point_sample_numpy
+    rng = np.random.default_rng(3)
+    lattice = np.stack(np.meshgrid(*[np.arange(6.0)] * 3, indexing='ij'), -1).reshape(-1, 3)
+    clouds = [rng.normal(size=(int(n), 3)) * s for n, s in ((300, 0.1), (1000, 3.0))]
+    for points in clouds + [lattice]:
+        for start in (0, 5):
+            ours = furthest_point_sample_numpy(points, 40, start)
+            np.testing.assert_array_equal(ours, brute_fps(points, 40, start))
+        # the torch path rotates the cloud for start != 0, so compare its ties at start 0
+        np.testing.assert_array_equal(furthest_point_sample_numpy(points, 40),
+                                      furthest_point_sample_numpy(points, 40, backend='torch'))
+
+
+def test_fps_numpy_backend_rejects_bad_input():
+    from crosspt.ops import furthest_point_sample_numpy
+    with pytest.raises(ValueError, match=r'num_samples must be in \[1, N=4\]'):
+        furthest_point_sample_numpy(np.zeros((4, 3)), 5)
+    with pytest.raises(ValueError, match='NaN'):
+        furthest_point_sample_numpy(np.array([[0, 0, 0], [np.nan, 0, 0]]), 1)
+    with pytest.raises(ValueError, match=r'\(N, 3\)'):
+        furthest_point_sample_numpy(np.zeros((4, 2)), 1)

@@ -171,11 +171,12 @@ class FPSSamplePoints(BaseTransform):
     """Exact furthest point sampling of ``num_points`` (start index 0).
 
     Args:
-        backend: of ``crosspt.ops.furthest_point_sample_numpy`` ('torch' = ties to the
-            lowest index everywhere; 'auto' uses fpsample when installed).
+        backend: of ``crosspt.ops.furthest_point_sample_numpy`` ('numpy' / 'torch' =
+            exact, ties to the lowest index everywhere; 'auto' uses fpsample when
+            installed).
     """
 
-    def __init__(self, num_points: int = 1024, backend: str = 'torch') -> None:
+    def __init__(self, num_points: int = 1024, backend: str = 'numpy') -> None:
         self.num_points = _check_positive_int(num_points, 'num_points', 'FPSSamplePoints')
         self.backend = backend
 
