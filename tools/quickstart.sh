@@ -39,10 +39,22 @@ log "training: $PYTHON tools/train.py $CONFIG $*"
 run_dir=$(find "$work_dir" -mindepth 1 -maxdepth 1 -type d -name '2*' 2>/dev/null \
   | sort | tail -n 1)
 grid=$(find "$work_dir/view_grids" -name 'iter_*.png' 2>/dev/null | sort | tail -n 1)
+val_grid=$(find "$work_dir/view_grids" -name 'val_iter_*.png' 2>/dev/null | sort | tail -n 1)
 [ -n "$run_dir" ] && [ -f "$run_dir/vis_data/scalars.json" ] \
   || fail "the run finished but $work_dir/<timestamp>/vis_data/scalars.json is missing"
+# the last validation's silhouette IoU and its constant-image floor
+val_iou=$("$PYTHON" - "$run_dir/vis_data/scalars.json" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1]) if 'view/fg_iou' in line]
+if rows:
+    r = rows[-1]
+    print(f"{r['view/fg_iou']:.3f} (constant-image floor {r['view/fg_iou_floor']:.3f}, "
+          f"epoch {r['step']})")
+PY
+)
 log "done. Results in $work_dir:"
-log "  view grids (ground truth above, generated views below): $work_dir/view_grids/" \
-  "(last: ${grid:-none written})"
+log "  validation view/fg_iou on held-out objects: ${val_iou:-no validation ran}"
+log "  held-out objects' views (ground truth above, generated below): ${val_grid:-none written}"
+log "  training view grids: $work_dir/view_grids/ (last: ${grid:-none written})"
 log "  scalars (loss, view/fg_iou, ...): $run_dir/vis_data/scalars.json"
 log "  log: $(find "$run_dir" -maxdepth 1 -name '*.log' | sort | tail -n 1)"

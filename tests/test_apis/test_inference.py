@@ -20,6 +20,7 @@ CACHE = REPO / 'data' / 'test_cache'
 TAP_CONFIG = REPO / 'configs/tap/pointmlp_synthetic.py'
 CLS_CONFIG = REPO / 'configs/tap/benchmarks/pointmlp_ft_modelnet40_synthetic.py'
 PPKT_CONFIG = REPO / 'configs/ppkt/srunet34_synthetic.py'
+IMAGE = Config.fromfile(str(TAP_CONFIG)).image_size      # the TAP config's view size
 
 
 def build_dataset(cfg: Config, loader: str):
@@ -32,7 +33,7 @@ def tap_cfg() -> Config:
     """The TAP config on the small cached ShapeNet55-format set of the TAP tool tests."""
     cfg = Config.fromfile(str(TAP_CONFIG))
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = str(CACHE / 'synthetic_shapenet55_small')
+        cfg[loader].dataset.data_root = str(CACHE / 'synthetic_shapenet55_small_56px')
         cfg[loader].dataset.auto_generate.update(num_train=12, num_val=4, num_test=4)
     return cfg
 
@@ -76,9 +77,9 @@ def test_backbone_only_checkpoint_extracts_features_but_cannot_render(tap_checkp
 def test_checkpoints_that_do_not_fit_are_errors_naming_the_file(tap_checkpoint, tmp_path):
     _, state = tap_checkpoint
     wrong = dict(state)
-    wrong['head.decoder.layer4.0.bias'] = torch.zeros(5)
+    wrong['head.decoder.layer2.0.bias'] = torch.zeros(5)
     path = save_checkpoint(wrong, tmp_path / 'wrong_shape.pth')
-    with pytest.raises(ValueError, match='wrong_shape.pth.*head.decoder.layer4.0.bias'):
+    with pytest.raises(ValueError, match='wrong_shape.pth.*head.decoder.layer2.0.bias'):
         init_model(tap_cfg(), path)
     path = save_checkpoint({'other.weight': torch.zeros(2)}, tmp_path / 'foreign.pth')
     with pytest.raises(KeyError, match='foreign.pth shares no key'):
@@ -105,7 +106,7 @@ def test_render_views_and_features_equal_the_dataset_path(tap_checkpoint):
     poses = sample['data_samples'].metainfo['view_indices']
     points = load_points(sample['data_samples'].metainfo['ply_path'], up_axis='y')
     views = render_views(model, points, poses=poses)
-    assert views.shape == expected.shape == (len(poses), 3, 224, 224)
+    assert views.shape == expected.shape == (len(poses), 3, IMAGE, IMAGE)
     np.testing.assert_allclose(views, expected, atol=1e-5)
     np.testing.assert_allclose(extract_features(model, points)['global_features'],
                                expected_global, atol=1e-5)
@@ -157,7 +158,7 @@ def test_point_features_are_inverse_distance_interpolated_from_the_centres(tap_c
 def test_pose_and_point_errors(tap_checkpoint):
     model = init_model(tap_cfg(), tap_checkpoint[0])
     points = np.random.default_rng(0).normal(size=(1024, 3)).astype(np.float32)
-    assert render_views(model, points).shape == (12, 3, 224, 224)
+    assert render_views(model, points).shape == (12, 3, IMAGE, IMAGE)
     with pytest.raises(ValueError, match=r'\[0, 12\)'):
         render_views(model, points, poses=[12])
     with pytest.raises(ValueError, match='rotations'):
@@ -166,8 +167,8 @@ def test_pose_and_point_errors(tap_checkpoint):
     bad[7, 1] = np.nan
     with pytest.raises(ValueError, match='row 7'):
         extract_features(model, bad)
-    with pytest.raises(ValueError, match='1000 points'):
-        extract_features(model, points[:1000])
+    with pytest.raises(ValueError, match='400 points'):
+        extract_features(model, points[:400])   # the config reads 512
     classifier = init_model(str(CLS_CONFIG))
     with pytest.raises(TypeError, match='TAP model'):
         render_views(classifier, points)

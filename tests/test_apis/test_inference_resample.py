@@ -7,11 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 
 from crosspt.apis import extract_features, init_model, render_views
 
 REPO = Path(__file__).resolve().parents[2]
 TAP_CONFIG = REPO / 'configs/tap/pointmlp_synthetic.py'
+TAP = Config.fromfile(str(TAP_CONFIG))     # its image_size and num_points
 CLS_CONFIG = REPO / 'configs/tap/benchmarks/pointmlp_ft_modelnet40_synthetic.py'
 
 
@@ -79,7 +81,7 @@ def test_render_views_and_the_demo_resample_on_request(tap_checkpoint, tmp_path)
                                          r'LoadPointsFromPLY.*resample=True'):
         render_views(model, small, poses=[0])
     views = render_views(model, small, poses=[0], resample=True)
-    assert views.shape == (1, 3, 224, 224) and np.isfinite(views).all()
+    assert views.shape == (1, 3, TAP.image_size, TAP.image_size) and np.isfinite(views).all()
     # the demo's --resample flag reaches both calls
     sys.path.insert(0, str(REPO / 'demo'))
     try:
@@ -93,4 +95,4 @@ def test_render_views_and_the_demo_resample_on_request(tap_checkpoint, tmp_path)
     written = tap_views_demo.main(args + ['--resample'])
     assert str(tmp_path / 'sparse_tap_view00.png') in written
     features = np.load(tmp_path / 'sparse_tap_features.npz')
-    assert features['point_features'].shape[0] == 1024
+    assert features['point_features'].shape[0] == TAP.num_points

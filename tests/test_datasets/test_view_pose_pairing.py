@@ -33,6 +33,10 @@ from crosspt.rendering.renderer import FG_MAX
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs' / 'tap' / 'pointmlp_synthetic.py'
+# the published geometry (1024 points, 224-px views, 200-px object box), where thin parts
+# still cover pixels; the quick-start config's pipelines and query generator are set to it
+IMAGE = 224
+QUERY_GENERATOR = dict(img_size=IMAGE, obj_size=200, downsample_ratio=32)
 #: a pixel is foreground below the midpoint of the brightest object grey and the white
 #: background, which tolerates JPEG ringing at the silhouette border
 FG_BELOW = (FG_MAX + 255) / 2
@@ -94,13 +98,19 @@ def pipeline_all_views(name: str) -> List[dict]:
     sample_views = [t for t in pipeline if t['type'] == 'RandomSampleViews']
     assert len(sample_views) == 1, pipeline
     sample_views[0].update(num_views=12, num_views_total=12, deterministic=False)
+    for step in pipeline:
+        if step['type'] == 'LoadViewImages':
+            step['image_size'] = IMAGE
+        if step['type'] == 'LoadPointsFromPLY':
+            step['num_points'] = 1024
     return pipeline
 
 
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp('pairing') / 'shapenet55'
-    generate_synthetic_shapenet55(root, num_train=4, num_val=1, num_test=0, progress=False)
+    generate_synthetic_shapenet55(root, num_train=4, num_val=1, num_test=0, image_size=IMAGE,
+                                 progress=False)
     return root
 
 
@@ -122,8 +132,8 @@ def reference_renders(root: Path, ply_path: str) -> np.ndarray:
     vertices, faces = read_mesh(root / 'meshes' / subset / f'{ply.stem}.off')
     cloud = read_ply_points(ply)
     up_to_z = [2, 0, 1]
-    views = render_mesh_views(vertices[:, up_to_z], faces, tap_poses(),
-                              fit_points=cloud[:, up_to_z])
+    views = render_mesh_views(vertices[:, up_to_z], faces, tap_poses(), image_size=IMAGE,
+                              obj_size=IMAGE * 200 // 224, fit_points=cloud[:, up_to_z])
     return views.min(axis=-1) < FG_BELOW
 
 
@@ -173,7 +183,7 @@ def test_each_image_matches_the_render_of_its_own_pose(data_root, train_batch, r
     images = (train_batch['inputs']['images'] * 255).round().to(torch.uint8).numpy()
     rotations = train_batch['inputs']['view_rotations'].numpy()
     names = categories(data_root)
-    assert images.shape == (5, 12, 3, 224, 224)
+    assert images.shape == (5, 12, 3, IMAGE, IMAGE)
     checked = []
     for b, sample in enumerate(train_batch['data_samples']):
         own, other = pairing_scores(images[b], rotations[b], renders[sample.ply_path])
@@ -205,7 +215,8 @@ def test_model_camera_puts_the_points_on_the_paired_image(data_root):
     image's foreground as often (val pipeline: no anisotropic scaling, which would change
     the shape against the rendered mesh)."""
     batch = load_batch(data_root, 'val_dataloader', seed=1)
-    generator = MODELS.build(Config.fromfile(CONFIG).model.query_generator)
+    generator = MODELS.build({**Config.fromfile(CONFIG).model.query_generator,
+                              **QUERY_GENERATOR})
     points, rotations = batch['inputs']['points'], batch['inputs']['view_rotations']
     pixels = generator.project(points, rotations).floor().long().numpy()    # (B, V, N, 2)
     fg = silhouette((batch['inputs']['images'] * 255).round().numpy())     # (B, V, H, W)

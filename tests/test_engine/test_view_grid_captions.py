@@ -66,3 +66,25 @@ def test_hook_writes_a_captioned_grid(tmp_path):
     # the grey prediction draws everything: IoU 4/16 on view 0, 0 on the empty view 1
     assert iou_captions(torch.full_like(gt, 0.6), gt) == ['fg_iou 0.12 (floor 0.62)']
     assert (grid[:CAPTION_HEIGHT] != 255).any()
+
+
+def test_validation_grid_uses_the_val_loop_outputs(tmp_path):
+    """val_objects > 0: the first validation batch's own predictions are drawn (held-out
+    objects), captioned like the training grid; later batches and val_objects=0 draw nothing."""
+    pred, gt = views()
+    outputs = [SimpleNamespace(gt_images=gt[0], pred_images=pred[0])] * 3
+    runner = SimpleNamespace(iter=40, work_dir=str(tmp_path), images=[],
+                             logger=SimpleNamespace(info=lambda message: None))
+    runner.visualizer = SimpleNamespace(add_image=lambda tag, *a, **k: runner.images.append(tag))
+    TAPViewGridHook(val_objects=0).after_val_iter(runner, 0, None, outputs)
+    TAPViewGridHook(val_objects=2).after_val_iter(runner, 1, None, outputs)
+    assert not (tmp_path / 'view_grids').exists()
+    TAPViewGridHook(val_objects=2).after_val_iter(runner, 0, None, outputs)
+    grid = np.asarray(Image.open(tmp_path / 'view_grids' / 'val_iter_000040.png'))
+    assert grid.shape[0] == 2 * (CAPTION_HEIGHT + 2 * 4 + 2 * 4)     # two objects
+    assert runner.images == ['tap_val_views']
+    expected = compose_view_grid(gt.numpy().repeat(2, 0), pred.numpy().repeat(2, 0),
+                                 captions=['fg_iou 0.80 (floor 0.62)'] * 2)
+    np.testing.assert_array_equal(grid, expected)
+    with pytest.raises(ValueError, match='val_objects'):
+        TAPViewGridHook(val_objects=-1)

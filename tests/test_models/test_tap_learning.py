@@ -39,6 +39,7 @@ def tiny_tap_and_batch(data_root: Path):
                                 ffn_ratio=2, dropout=0.0)
     model_cfg.head.decoder.update(in_channels=64, hidden_channels=(32,))
     model_cfg.query_generator.update(img_size=224, obj_size=200, downsample_ratio=56)
+    model_cfg.head.loss.update(fg_weight=20.0)      # the published loss weighting
     pipeline = []
     for step in cfg.val_pipeline:
         step = dict(step)

@@ -246,7 +246,7 @@ def tiny_options(tmp_path: Path, num_train: int) -> list:
                     f'{name}.batch_size=4', f'{name}.num_workers=0',
                     f'{name}.persistent_workers=False']
     return ['--work-dir', str(tmp_path / 'work'), '--cfg-options', *options,
-            'train_cfg.max_epochs=1', 'param_scheduler.0.T_max=1', 'param_scheduler.0.end=1']
+            'train_cfg.max_epochs=1']
 
 
 def train(*options: str) -> subprocess.CompletedProcess:

@@ -129,12 +129,18 @@ def test_quickstart_sets_up_trains_and_says_where_the_results_are(tmp_path):
     assert code == 0, output[-4000:]
     assert '[crosspt-install] everything is installed' in output
     assert 'configs/tap/pointmlp_synthetic.py' in output and (data / 'pointclouds').is_dir()
-    grids = re.search(r'view grids .*: (\S+)/ \(last: (\S+)\)', output)
+    grids = re.search(r'training view grids: (\S+)/ \(last: (\S+)\)', output)
     scalars = re.search(r'scalars .*: (\S+scalars\.json)', output)
     assert grids and scalars, output[-2000:]
     assert Path(grids.group(1)) == work_dir / 'view_grids'
     assert Path(grids.group(2)) == work_dir / 'view_grids' / 'iter_000001.png'
     assert Path(grids.group(2)).is_file()
+    # the validation after the last epoch: its IoU line and the held-out objects' grid
+    assert re.search(r'validation view/fg_iou on held-out objects: 0\.\d{3} \(constant-image '
+                     r'floor 0\.\d{3}, epoch 1\)', output), output[-2000:]
+    val_grid = re.search(r"held-out objects' views .*: (\S+\.png)", output)
+    assert val_grid and Path(val_grid.group(1)) == work_dir / 'view_grids' / 'val_iter_000001.png'
+    assert Path(val_grid.group(1)).is_file()
     records = [json.loads(line) for line in Path(scalars.group(1)).read_text().splitlines()]
     assert Path(scalars.group(1)).parents[2] == work_dir
     assert [r['iter'] for r in records if 'loss' in r and 'lr' in r] == [1]   # 1 epoch

@@ -65,22 +65,32 @@ class TAPViewGridHook(Hook):
     send the same image to the visualizer backends as ``tap_views``.  Each object is
     captioned with its silhouette IoU and the constant-image floor (see ``iou_captions``).
 
+    With ``val_objects > 0`` every validation also writes
+    ``{out_dir}/val_iter_<iteration>.png`` (visualizer: ``tap_val_views``): the first
+    ``val_objects`` held-out objects of the first validation batch, drawn from the
+    validation loop's own predictions (no extra forward pass).
+
     Args:
         interval: iterations between grids (also written after the last iteration).
-        max_objects: objects (row pairs) per grid.
+        max_objects: objects (row pairs) per training grid.
         out_dir: sub-folder of the work dir.
         fg_threshold, pred_fg_threshold: foreground rules, as in ``ViewGenerationMetric``.
+        val_objects: objects per validation grid; 0 = none.
     """
 
     priority = 'LOW'
 
     def __init__(self, interval: int = 50, max_objects: int = 4,
                  out_dir: str = 'view_grids', fg_threshold: float = 1.0,
-                 pred_fg_threshold: float = DEFAULT_PRED_FG_THRESHOLD) -> None:
+                 pred_fg_threshold: float = DEFAULT_PRED_FG_THRESHOLD,
+                 val_objects: int = 0) -> None:
         if interval <= 0:
             raise ValueError(f'TAPViewGridHook: interval must be positive, got {interval}')
+        if val_objects < 0:
+            raise ValueError(f'TAPViewGridHook: val_objects must be >= 0, got {val_objects}')
         self.interval, self.max_objects, self.out_dir = interval, max_objects, out_dir
         self.fg_threshold, self.pred_fg_threshold = fg_threshold, pred_fg_threshold
+        self.val_objects = val_objects
 
     def after_train_iter(self, runner, batch_idx: int, data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
@@ -97,14 +107,26 @@ class TAPViewGridHook(Hook):
             data = model.data_preprocessor(subset, False)
             samples = model(**data, mode='predict')
         model.train(was_training)
+        self._write(runner, samples, f'iter_{step:06d}.png', 'tap_views', step)
+
+    def after_val_iter(self, runner, batch_idx: int, data_batch: Optional[dict] = None,
+                       outputs: Optional[Sequence] = None) -> None:
+        if self.val_objects == 0 or batch_idx != 0 or not outputs or not is_main_process():
+            return
+        samples = list(outputs)[:self.val_objects]
+        self._write(runner, samples, f'val_iter_{runner.iter:06d}.png', 'tap_val_views',
+                    runner.iter)
+
+    def _write(self, runner, samples: Sequence, name: str, tag: str, step: int) -> None:
+        """Grid of the samples' ``gt_images`` / ``pred_images`` (V, 3, H, W) -> PNG + visualizer."""
         pred = torch.stack([s.pred_images for s in samples]).float().cpu()
         gt = torch.stack([s.gt_images for s in samples]).float().cpu()
         captions = iou_captions(pred, gt, self.fg_threshold, self.pred_fg_threshold)
         grid = compose_view_grid(gt.numpy(), pred.numpy(), captions=captions)
-        path = osp.join(runner.work_dir, self.out_dir, f'iter_{step:06d}.png')
+        path = osp.join(runner.work_dir, self.out_dir, name)
         mkdir_or_exist(osp.dirname(path))
         Image.fromarray(grid).save(path)
-        runner.visualizer.add_image('tap_views', grid, step=step)
+        runner.visualizer.add_image(tag, grid, step=step)
         runner.logger.info(f'TAPViewGridHook: wrote {path}')
 
 
