@@ -22,9 +22,10 @@ from tool_runner import run
 
 REPO = Path(__file__).resolve().parents[2]
 # object-level configs; the 3DETR ones run inside mmdet3d (test_scene_benchmarks.py), the
-# linear-probe ones (frozen encoder, no init_cfg) in test_linear_probe_tool.py
+# linear-probe ones (frozen encoder, no init_cfg) in test_linear_probe_tool.py, the gain_
+# ones (no init_cfg, own data folder) in test_pretrain_gain_tool.py
 BENCHMARKS = sorted(Path(p).name for p in glob.glob(str(REPO / 'configs/tap/benchmarks/*.py'))
-                    if not Path(p).name.startswith(('3detr', 'linear-probe')))
+                    if not Path(p).name.startswith(('3detr', 'linear-probe', 'gain_')))
 SYNTHETIC = [name for name in BENCHMARKS if name.endswith('_synthetic.py')]
 CACHE = REPO / 'data' / 'test_cache'
 # tools/test.py runs for one config per backbone and data set kind (the others validate
