@@ -31,6 +31,23 @@ CLASSIFIERS = ('svm', 'logreg')
 
 
 # ----------------------------------------------------------------------------- weights
+def build_seeded_model(model_cfg, seed: int) -> nn.Module:
+    """``MODELS.build(model_cfg)`` after ``torch.manual_seed(seed)``, then
+    ``init_weights()`` with mmengine's per-tensor init records silenced."""
+    from mmengine.logging import MMLogger
+    from mmengine.registry import MODELS
+    torch.manual_seed(seed)
+    model = MODELS.build(model_cfg)
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # mmengine logs one record per initialised tensor
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
+    return model
+
+
 def load_backbone_checkpoint(backbone: nn.Module, checkpoint: str,
                              prefix: Optional[str] = 'backbone.') -> int:
     """Load the tensors of ``checkpoint`` under ``prefix`` into ``backbone``, strictly.
@@ -368,7 +385,8 @@ def evaluate_point_probe(model, segmentor: nn.Module, dataloader, num_classes: i
 
 
 __all__ = ['CLASSIFIERS', 'load_backbone_checkpoint', 'extract_global_features',
-           'make_classifier', 'fit_classifier', 'fit_linear_probe', 'confusion_matrix',
+           'build_seeded_model', 'make_classifier', 'fit_classifier', 'fit_linear_probe',
+           'confusion_matrix',
            'segmentation_scores', 'scene_point_features', 'iter_scene_features',
            'extract_point_features', 'fit_point_classifier', 'fit_point_probe',
            'evaluate_point_probe']

@@ -26,7 +26,6 @@ also writes the extracted features as ``.npz`` (classification: ``train_x (S, C)
 """
 import argparse
 import json
-import logging
 import math
 import os
 import os.path as osp
@@ -41,7 +40,6 @@ if REPO_ROOT not in sys.path:   # configs' custom_imports: projects.crosspt_mmde
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.logging import MMLogger  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 import crosspt.engine  # noqa: E402,F401  (safe checkpoint loaders)
@@ -124,21 +122,12 @@ def check_splits(cfg: Config) -> None:
 def build_encoder(cfg: Config, settings: Dict) -> torch.nn.Module:
     """The config's model, randomly initialised from the seed, its backbone loaded
     strictly from ``settings['checkpoint']`` when given; eval mode."""
-    from mmengine.registry import MODELS
     init = (cfg.model.get('backbone') or {}).get('init_cfg')
     if isinstance(init, dict) and str(init.get('type', '')).endswith('Pretrained'):
         raise ValueError(f'{cfg.filename}: model.backbone.init_cfg is a Pretrained init; the '
                          f'linear probe loads the encoder itself (--checkpoint, strict): set '
                          f'model.backbone.init_cfg=None in the config')
-    torch.manual_seed(settings['seed'])
-    model = MODELS.build(cfg.model)
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # mmengine logs one record per initialised tensor
-    try:
-        model.init_weights()
-    finally:
-        logger.setLevel(level)
+    model = lp.build_seeded_model(cfg.model, settings['seed'])
     if settings['checkpoint']:
         count = lp.load_backbone_checkpoint(model.backbone, settings['checkpoint'],
                                             settings['checkpoint_prefix'])

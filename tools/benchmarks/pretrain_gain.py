@@ -31,7 +31,6 @@ writes ``results.json`` (every per-seed number and the summaries) and ``results.
 import argparse
 import copy
 import json
-import logging
 import os
 import os.path as osp
 import sys
@@ -46,7 +45,6 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dataset import pseudo_collate  # noqa: E402
-from mmengine.logging import MMLogger  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 import crosspt.engine  # noqa: E402,F401  (safe checkpoint loaders)
@@ -130,16 +128,7 @@ def build_model(cfg: Config, checkpoint: Optional[str], prefix: str, seed: int
                 ) -> torch.nn.Module:
     """The config's model from ``torch.manual_seed(seed)``, its backbone loaded strictly
     from ``checkpoint`` when given; eval mode."""
-    from mmengine.registry import MODELS
-    torch.manual_seed(seed)
-    model = MODELS.build(cfg.model)
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # mmengine logs one record per initialised tensor
-    try:
-        model.init_weights()
-    finally:
-        logger.setLevel(level)
+    model = lp.build_seeded_model(cfg.model, seed)
     if checkpoint:
         lp.load_backbone_checkpoint(model.backbone, checkpoint, prefix)
     return model.eval()
