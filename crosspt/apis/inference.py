@@ -26,8 +26,7 @@ from mmengine.logging import MMLogger, print_log
 from mmengine.registry import DefaultScope
 from torch import Tensor, nn
 
-from crosspt.engine.checkpoint import load_checkpoint_file
-from crosspt.fileio.download import is_checkpoint_url, load_checkpoint_url
+from crosspt.engine.checkpoint import load_checkpoint_any
 from crosspt.models.weight_init import extract_state_dict
 from crosspt.ops.interpolate import inverse_distance_interpolate
 from crosspt.rendering.poses import tap_view_rotations
@@ -85,8 +84,7 @@ def _load_weights(model: nn.Module, checkpoint: str) -> Dict[str, List[str]]:
     """Load ``checkpoint`` (file or URL, tensors only) into ``model``; returns the key
     report ``dict(loaded, missing, unexpected)``.  Shape mismatches and checkpoints
     sharing no key with the model are errors naming the file."""
-    load = load_checkpoint_url if is_checkpoint_url(checkpoint) else load_checkpoint_file
-    raw = load(str(checkpoint), 'cpu')
+    raw = load_checkpoint_any(str(checkpoint), 'cpu')   # official TAP files converted
     state = extract_state_dict(raw, None, f'checkpoint {checkpoint}')
     own = model.state_dict()
     loaded = [k for k in state if k in own]

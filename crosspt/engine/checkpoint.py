@@ -11,7 +11,7 @@ crosspt's own message (what the file is; never advice to turn the protection off
 import os
 import re
 import string
-from typing import Any, List
+from typing import Any, List, Optional
 
 import numpy as np
 import torch
@@ -19,7 +19,8 @@ from mmengine.config import ConfigDict
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from crosspt.fileio.download import (is_checkpoint_url, load_checkpoint_url,
+from crosspt.fileio.download import (file_sha256, is_checkpoint_url, known_sha256,
+                                     load_checkpoint_url, read_manifest, remember_sha256,
                                      verify_local_hash)
 
 
@@ -139,10 +140,85 @@ def load_checkpoint_file(filename: str, map_location=None) -> dict:
     raise RuntimeError(message)
 
 
+#: suffix of the converted copy cached next to a downloaded official checkpoint
+CONVERTED_SUFFIX = '.crosspt.pth'
+
+
+def _source_sha256(filename: str) -> str:
+    digest = known_sha256(filename)
+    if digest is None:
+        digest = file_sha256(filename)
+        remember_sha256(filename, digest)
+    return digest
+
+
+def converted_cache_path(filename: str) -> Optional[str]:
+    """Where the converted copy of ``filename`` is cached: next to it when it is a
+    download (listed in its folder's ``downloads.json``), else None (converted in
+    memory only)."""
+    folder, name = os.path.split(os.path.abspath(filename))
+    if name not in read_manifest(folder):
+        return None
+    return os.path.join(folder, (name[:-4] if name.endswith('.pth') else name)
+                        + CONVERTED_SUFFIX)
+
+
+def load_converted(filename: str, map_location=None, source: Optional[str] = None) -> dict:
+    """:func:`load_checkpoint_file`, with an official TAP (openpoints) checkpoint converted
+    to crosspt names (layout and backbone detected from its keys; the report is logged).
+
+    A downloaded file's conversion is cached next to it as ``<name>.crosspt.pth`` and
+    reused while the sha256 of the download it came from is unchanged.
+
+    Raises:
+        KeyError / ValueError: the file looks official but does not convert (the message
+            names it and every offending key).
+    """
+    from mmengine.logging import print_log
+
+    checkpoint = load_checkpoint_file(filename, map_location=map_location)
+    import crosspt.models  # noqa: F401  (registers the modules the converter builds)
+    from crosspt.models.tap.checkpoint_convert import (convert_tap_checkpoint,
+                                                       format_report,
+                                                       is_official_tap_checkpoint)
+    if not is_official_tap_checkpoint(checkpoint):
+        return checkpoint
+    source = source or filename
+    digest = _source_sha256(filename)
+    cached = converted_cache_path(filename)
+    if cached is not None and os.path.isfile(cached):
+        converted = load_checkpoint_file(cached, map_location=map_location)
+        if converted.get('meta', {}).get('source_sha256') == digest:
+            print_log(f'{source}: official TAP checkpoint, using its conversion {cached}',
+                      logger='current')
+            return converted
+    try:
+        converted = convert_tap_checkpoint(checkpoint, source=source)
+    except (KeyError, ValueError) as err:
+        raise type(err)(f'{filename} looks like an official TAP checkpoint but does not '
+                        f'convert: {err}') from None
+    converted['meta']['source_sha256'] = digest
+    print_log(f'converted official TAP checkpoint {source} (sha256 {digest}):\n'
+              + format_report(converted['meta']), logger='current')
+    if cached is not None:
+        tmp = f'{cached}.{os.getpid()}.tmp'
+        torch.save(converted, tmp)
+        os.replace(tmp, cached)
+    return converted
+
+
+def load_checkpoint_any(name: str, map_location=None) -> dict:
+    """A local file or an ``http(s)://`` / ``file://`` URL, loaded safely; official TAP
+    checkpoints come back converted (:func:`load_converted`)."""
+    if is_checkpoint_url(name):
+        return load_checkpoint_url(str(name), map_location=map_location)
+    return load_converted(str(name), map_location=map_location)
+
+
 def register_checkpoint_loader() -> None:
     """Make every mmengine local-file checkpoint load (resume, load_from, Pretrained
-    init) go through :func:`load_checkpoint_file`."""
-    CheckpointLoader.register_scheme(prefixes='', loader=load_checkpoint_file, force=True)
+    init) go through :func:`load_converted` (safe load; official TAP files converted)."""
+    CheckpointLoader.register_scheme(prefixes='', loader=load_converted, force=True)
 
 
 def load_from_safe_url(filename: str, map_location=None) -> dict:

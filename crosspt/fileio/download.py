@@ -8,6 +8,13 @@ their name, and load them with ``weights_only`` semantics.
 the cache without touching the network.  :func:`load_checkpoint_url` then loads the file
 with :func:`crosspt.engine.checkpoint.load_checkpoint_file` (tensors and plain data only).
 
+Third-party releases listed in the model index (``Official Weights`` in a metafile, e.g.
+TAP's authors' files) are fetched by :func:`fetch_checkpoint` as well: verified against the
+metafile's sha256 when it has one, otherwise logged as *unpinned* with the hash of what was
+downloaded.  Every download's sha256 is recorded in ``downloads.json`` in its folder.
+``$CROSSPT_DOWNLOAD_MIRROR`` (``scheme://host[:port]``) fetches every URL from a mirror
+that serves the same paths.
+
 Local files named like published ones are checked as well (:func:`verify_local_hash`):
 once per file, the digest remembered by path, size and mtime in
 ``<crosspt home>/verified_checkpoints.json``; ``CROSSPT_NO_HASH_CHECK=1`` turns that off.
@@ -30,6 +37,10 @@ CHUNK_SIZE = 1 << 20
 SCHEMES = ('http', 'https', 'file')
 #: set to 1 to skip the sha256-suffix check of local checkpoint files
 NO_HASH_CHECK_ENV = 'CROSSPT_NO_HASH_CHECK'
+#: ``scheme://host[:port]`` serving the same paths as the original download hosts
+MIRROR_ENV = 'CROSSPT_DOWNLOAD_MIRROR'
+#: per-folder record of every download (file name -> url, sha256, size, pinned)
+MANIFEST = 'downloads.json'
 #: verified digests kept in the json file (the oldest are dropped beyond this)
 MAX_REMEMBERED = 512
 
@@ -163,25 +174,65 @@ def verify_local_hash(path: str) -> None:
             f'the -{expected} suffix (or set {NO_HASH_CHECK_ENV}=1 to skip this check)')
 
 
+def mirrored_url(url: str) -> str:
+    """``url`` with scheme and host replaced by ``$CROSSPT_DOWNLOAD_MIRROR`` when it is set
+    (``file://`` URLs are never mirrored)."""
+    mirror = os.environ.get(MIRROR_ENV, '').strip().rstrip('/')
+    parsed = urllib.parse.urlparse(url)
+    if not mirror or parsed.scheme == 'file':
+        return url
+    target = urllib.parse.urlparse(mirror)
+    if target.scheme not in ('http', 'https') or not target.netloc:
+        raise ValueError(f'{MIRROR_ENV}={mirror!r} must be http(s)://host[:port]')
+    return urllib.parse.urlunparse(parsed._replace(scheme=target.scheme,
+                                                   netloc=target.netloc))
+
+
+def read_manifest(folder: str) -> dict:
+    """``{file name: {url, sha256, size, pinned}}`` of the downloads in ``folder``."""
+    try:
+        with open(os.path.join(folder, MANIFEST), encoding='utf-8') as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def record_download(path: str, url: str, digest: str, pinned: bool) -> None:
+    """Add ``path``'s download (URL, sha256, size, whether a known hash pinned it) to the
+    ``downloads.json`` of its folder (written atomically)."""
+    folder, name = os.path.split(os.path.abspath(path))
+    data = read_manifest(folder)
+    data[name] = dict(url=url, sha256=digest, size=os.path.getsize(path), pinned=pinned)
+    fd, tmp = tempfile.mkstemp(prefix=f'{MANIFEST}.', suffix='.tmp', dir=folder)
+    with os.fdopen(fd, 'w', encoding='utf-8') as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+    os.replace(tmp, os.path.join(folder, MANIFEST))
+
+
 def url_filename(url: str) -> str:
-    """The file name a checkpoint URL is cached under (last path component, unquoted)."""
+    """The file name a checkpoint URL is cached under: the last path component, unquoted
+    (for a path ending in ``/``, like ``/f/<id>/``, the last non-empty one)."""
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme not in SCHEMES:
         raise ValueError(f'checkpoint URL {url} has scheme {parsed.scheme!r}; crosspt '
                          f'downloads only {", ".join(s + "://" for s in SCHEMES)} URLs')
-    name = os.path.basename(urllib.parse.unquote(parsed.path))
+    name = os.path.basename(urllib.parse.unquote(parsed.path).rstrip('/'))
     if name in ('', '.', '..'):
         raise ValueError(f'checkpoint URL {url} does not end in a file name')
     return name
 
 
-def _fetch(url: str, dest: str, expected: str, progress: bool, timeout: float) -> None:
-    """Stream ``url`` into a ``.part`` file next to ``dest``, check its length and sha256
-    prefix, and rename it to ``dest``; the partial file is removed on any failure."""
+def _fetch(url: str, dest: str, expected: str, progress: bool, timeout: float) -> str:
+    """Stream ``url`` (or its mirror) into a ``.part`` file next to ``dest``, check its
+    length and sha256 prefix (``''``: any), rename it to ``dest`` and record it in the
+    folder's ``downloads.json``; the partial file is removed on any failure.  Returns the
+    sha256."""
     from tqdm import tqdm
 
     folder, name = os.path.split(dest)
-    request = urllib.request.Request(url, headers={'User-Agent': 'crosspt-download'})
+    request = urllib.request.Request(mirrored_url(url),
+                                     headers={'User-Agent': 'crosspt-download'})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         length = response.headers.get('Content-Length')
         total = int(length) if length is not None and length.strip().isdigit() else None
@@ -220,6 +271,8 @@ def _fetch(url: str, dest: str, expected: str, progress: bool, timeout: float) -
                     f'deleted')
             os.replace(part, dest)
             remember_sha256(dest, actual)
+            record_download(dest, url, actual, pinned=bool(expected))
+            return actual
         except BaseException:
             try:
                 os.remove(part)
@@ -229,21 +282,24 @@ def _fetch(url: str, dest: str, expected: str, progress: bool, timeout: float) -
 
 
 def download_checkpoint(url: str, cache: Optional[str] = None, progress: bool = True,
-                        expected_sha256: Optional[str] = None, timeout: float = 60) -> str:
+                        expected_sha256: Optional[str] = None, timeout: float = 60,
+                        allow_unpinned: bool = False, filename: Optional[str] = None) -> str:
     """Path of the verified local copy of the checkpoint at ``url``.
 
     A cached ``<cache>/<name>`` whose sha256 starts with the expected prefix is returned
     without network access.  Otherwise the file is downloaded (tqdm progress bar when
     ``progress``), its byte count checked against Content-Length and its sha256 against
     ``expected_sha256`` (8-64 hex digits) or, when that is None, the prefix in the file
-    name (:func:`hash_prefix_from_name`), and only then renamed into the cache.
+    name (:func:`hash_prefix_from_name`), and only then renamed into the cache.  With
+    ``allow_unpinned`` and neither hash, any content is accepted and a warning says the
+    file is unpinned and gives its sha256.  ``filename`` overrides the cache file name.
 
     Raises:
         ValueError: no hash to verify against, or the download's sha256 does not match.
         OSError: the download failed or is truncated (the message says when the cached
             copy is corrupt as well).
     """
-    name = url_filename(url)
+    name = filename or url_filename(url)
     if expected_sha256 is not None:
         expected = expected_sha256.strip().lower()
         if not _HEX_PREFIX.fullmatch(expected):
@@ -251,7 +307,9 @@ def download_checkpoint(url: str, cache: Optional[str] = None, progress: bool = 
                              f'{expected_sha256!r}')
     else:
         expected = hash_prefix_from_name(name)
-        if expected is None:
+        if expected is None and allow_unpinned:
+            expected = ''
+        elif expected is None:
             raise ValueError(
                 f'checkpoint URL {url} cannot be verified: its file name {name!r} carries no '
                 f'sha256 prefix ("<name>-<8+ hex digits>.pth"). Publish the file with '
@@ -267,12 +325,13 @@ def download_checkpoint(url: str, cache: Optional[str] = None, progress: bool = 
             actual = file_sha256(path)
             remember_sha256(path, actual)
         if actual.startswith(expected):
+            _warn_unpinned(url, path, actual, expected)
             return path
         corrupt = (f'the cached checkpoint {path} is corrupt (sha256 {actual} does not start '
                    f'with {expected})')
         logger.warning('%s; downloading %s again', corrupt, url)
     try:
-        _fetch(url, path, expected, progress, timeout)
+        actual = _fetch(url, path, expected, progress, timeout)
     except OSError as err:
         if corrupt is not None:
             raise IOError(f'{corrupt} and downloading it again from {url} failed: '
@@ -282,7 +341,30 @@ def download_checkpoint(url: str, cache: Optional[str] = None, progress: bool = 
             raise IOError(f'could not download checkpoint {url} (no cached copy at '
                           f'{path}): {detail}') from err
         raise
+    _warn_unpinned(url, path, actual, expected)
     return path
+
+
+def _warn_unpinned(url: str, path: str, digest: str, expected: str) -> None:
+    if not expected:
+        logger.warning('checkpoint %s is unpinned (no sha256 is recorded for it in the model '
+                       'index): using %s, sha256 %s', url, path, digest)
+
+
+def fetch_checkpoint(url: str, progress: bool = True, cache: Optional[str] = None) -> str:
+    """Local path of the checkpoint at ``url``: a file listed in the model index
+    (:mod:`crosspt.fileio.model_index`) is cached as ``<model name>.pth`` and checked
+    against the index's sha256, or logged as unpinned when the index has none; any other
+    URL goes through :func:`download_checkpoint` (a ``-<sha256 prefix>`` name)."""
+    from crosspt.fileio.model_index import find_by_url
+
+    entry = find_by_url(url)
+    if entry is None or not entry['official']:
+        return download_checkpoint(url, cache=cache, progress=progress)
+    return download_checkpoint(url, cache=cache, progress=progress,
+                               expected_sha256=entry['sha256'],
+                               allow_unpinned=entry['sha256'] is None,
+                               filename=entry['name'] + '.pth')
 
 
 def resolve_checkpoint(name: str, progress: bool = True) -> str:
@@ -290,7 +372,7 @@ def resolve_checkpoint(name: str, progress: bool = True) -> str:
     fetched through :func:`download_checkpoint` (cache and sha256 check); a local path
     must exist."""
     if is_checkpoint_url(name):
-        return download_checkpoint(name, progress=progress)
+        return fetch_checkpoint(name, progress=progress)
     if not os.path.isfile(name):
         raise FileNotFoundError(f'checkpoint not found: {name} (a local file, or an '
                                 f'http(s):// or file:// URL)')
@@ -298,12 +380,14 @@ def resolve_checkpoint(name: str, progress: bool = True) -> str:
 
 
 def load_checkpoint_url(url: str, map_location: Optional[str] = 'cpu', **kwargs) -> dict:
-    """Download ``url`` (see :func:`download_checkpoint`, which takes ``kwargs``) and load
-    it with ``weights_only=True`` semantics; a file that pickles code is refused."""
-    from crosspt.engine.checkpoint import load_checkpoint_file
+    """Download ``url`` (:func:`fetch_checkpoint`, or :func:`download_checkpoint` with
+    ``kwargs``) and load it with ``weights_only=True`` semantics (a file that pickles code
+    is refused); an official TAP file is converted to crosspt names
+    (:func:`crosspt.engine.checkpoint.load_converted`)."""
+    from crosspt.engine.checkpoint import load_converted
 
-    path = download_checkpoint(url, **kwargs)
+    path = download_checkpoint(url, **kwargs) if kwargs else fetch_checkpoint(url)
     try:
-        return load_checkpoint_file(path, map_location=map_location)
+        return load_converted(path, map_location=map_location, source=url)
     except RuntimeError as err:
         raise RuntimeError(f'checkpoint {url} (cached as {path}) was refused: {err}') from err

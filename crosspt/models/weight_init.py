@@ -11,8 +11,7 @@ from mmengine.logging import print_log
 from mmengine.model.weight_init import PretrainedInit, update_init_info
 from torch import nn
 
-from crosspt.engine.checkpoint import load_checkpoint_file
-from crosspt.fileio.download import is_checkpoint_url, load_checkpoint_url
+from crosspt.engine.checkpoint import load_checkpoint_any
 from crosspt.registry import WEIGHT_INITIALIZERS
 
 
@@ -65,10 +64,9 @@ class ReportingPretrainedInit(PretrainedInit):
                 f'environment variable that the benchmark configs read; the *_scratch '
                 f'configs train without one')
         source = f'Pretrained checkpoint {self.checkpoint}'
-        load = load_checkpoint_url if is_checkpoint_url(self.checkpoint) \
-            else load_checkpoint_file
-        state = extract_state_dict(load(self.checkpoint, self.map_location), self.prefix,
-                                   source)
+        # official TAP files (URL or local) arrive converted to crosspt names
+        state = extract_state_dict(load_checkpoint_any(self.checkpoint, self.map_location),
+                                   self.prefix, source)
         absent = [k for k in self.ignore_keys if k not in state]
         if absent:
             raise KeyError(f'{source}: ignore_keys {absent} are not keys of the checkpoint '

@@ -5,6 +5,7 @@ import hashlib
 import http.server
 import importlib.util
 import io
+import json
 import logging
 import os
 import threading
@@ -143,7 +144,11 @@ def test_download_load_and_offline_reuse(served, capsys):
     path = download_checkpoint(url, progress=True)
     assert path == str(served['cache'] / served['good'])
     assert Path(path).read_bytes() == (served['root'] / served['good']).read_bytes()
-    assert os.listdir(served['cache']) == [served['good']]  # no .part left over
+    # no .part left over; the download's sha256 is recorded in the cache's manifest
+    assert sorted(os.listdir(served['cache'])) == sorted([served['good'], 'downloads.json'])
+    record = json.loads((served['cache'] / 'downloads.json').read_text())[served['good']]
+    assert record['sha256'] == hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    assert record['url'] == url and record['pinned'] is True
     assert served['good'] in capsys.readouterr().err  # the tqdm bar
     served['server'].stop()
     loaded = load_checkpoint_url(url, progress=False)  # offline: from the cache
@@ -251,7 +256,7 @@ def test_file_url_through_mmengine_and_init(served):
     url = (served['root'] / served['good']).as_uri()
     loaded = CheckpointLoader.load_checkpoint(url, map_location='cpu')
     assert torch.equal(loaded['state_dict']['head.weight'], served['state']['head.weight'])
-    assert os.listdir(served['cache']) == [served['good']]
+    assert sorted(os.listdir(served['cache'])) == sorted([served['good'], 'downloads.json'])
     module = nn.Linear(4, 3)
     ReportingPretrainedInit(checkpoint=url, prefix='backbone.')(module)
     assert torch.equal(module.weight.data, served['state']['backbone.weight'])

@@ -156,8 +156,10 @@ def _replace(metafile, old, new):
 @pytest.mark.parametrize('metafile,mutate,model,words', [
     ('configs/tap/metafile.yml',
      _replace('configs/tap/metafile.yml',
-              'Config: configs/tap/benchmarks/pointmlp_ft_shapenetpart.py',
-              'Config: configs/tap/benchmarks/pointmlp_ft_shapenetpart_typo.py'),
+              'tap_pointmlp_ft_shapenetpart\n    In Collection: TAP\n'
+              '    Config: configs/tap/benchmarks/pointmlp_ft_shapenetpart.py',
+              'tap_pointmlp_ft_shapenetpart\n    In Collection: TAP\n'
+              '    Config: configs/tap/benchmarks/pointmlp_ft_shapenetpart_typo.py'),
      'tap_pointmlp_ft_shapenetpart', ['pointmlp_ft_shapenetpart_typo.py', 'does not exist']),
     ('configs/ppkt/metafile.yml',
      _replace('configs/ppkt/metafile.yml', '        Source: paper\n', ''),

@@ -213,21 +213,61 @@ def test_other_wrappers_and_bare_state_dicts(wrapper):
     assert all(torch.equal(result['state_dict']['backbone.' + k], v) for k, v in source.items())
 
 
-def test_full_pretraining_checkpoint_drops_generator_and_decoder():
+def official_generator(in_channels, depth=6):
+    """openpoints ViewTransformer (feat 256, 32 heads x 32 dims, GEGLU x4) and ViewDecoder
+    keys with their shapes (tap.md §2.2/§2.4 layer tables), and the crosspt key each one
+    must become; ``generator.pad_memory`` has none."""
+    c = in_channels + 3
+    keys = {'generator.feat_mlp.fc1.weight': (c, c), 'generator.feat_mlp.fc1.bias': (c,),
+            'generator.feat_mlp.fc2.weight': (256, c), 'generator.feat_mlp.fc2.bias': (256,),
+            'generator.query_mlp.fc1.weight': (8, 8), 'generator.query_mlp.fc1.bias': (8,),
+            'generator.query_mlp.fc2.weight': (256, 8), 'generator.query_mlp.fc2.bias': (256,)}
+    for i in range(depth):
+        p = f'generator.transformer.{i}'
+        for a in ('attn1', 'attn2'):
+            keys.update({f'{p}.{a}.to_{x}.weight': (1024, 256) for x in 'qkv'})
+            keys[f'{p}.{a}.to_out.0.weight'], keys[f'{p}.{a}.to_out.0.bias'] = (256, 1024), (256,)
+        keys[f'{p}.ff.net.0.proj.weight'], keys[f'{p}.ff.net.0.proj.bias'] = (2048, 256), (2048,)
+        keys[f'{p}.ff.net.2.weight'], keys[f'{p}.ff.net.2.bias'] = (256, 1024), (256,)
+        for n in ('norm1', 'norm2', 'norm3'):
+            keys[f'{p}.{n}.weight'], keys[f'{p}.{n}.bias'] = (256,), (256,)
+    for i, (cin, cout, k) in enumerate([(256, 128, 5), (128, 64, 3), (64, 32, 3), (32, 3, 3)]):
+        keys[f'decoder.layer{i + 1}.0.weight'] = (cin, cout, k, k)
+        keys[f'decoder.layer{i + 1}.0.bias'] = (cout,)
+    rules = [('generator.feat_mlp.', 'memory_builder.mlp.'),
+             ('generator.query_mlp.', 'photograph.query_mlp.'),
+             ('generator.transformer.', 'photograph.blocks.'), ('decoder.', 'head.decoder.')]
+    table = {}
+    for key, shape in keys.items():
+        src, dst = next((s, d) for s, d in rules if key.startswith(s))
+        table[key] = (shape, dst + key[len(src):])
+    return table
+
+
+def test_full_pretraining_checkpoint_converts_whole():
     encoder = fill(official_dgcnn())
-    model = {f'encoder.{k}': v for k, v in encoder.items()}
-    model.update({'generator.pad_memory': torch.zeros(256),
-                  'generator.feat_mlp.fc1.weight': torch.zeros(1027, 1027),
-                  'decoder.layer1.0.weight': torch.zeros(256, 128, 5, 5),
-                  'decoder.layer1.0.bias': torch.zeros(128)})
+    generator = official_generator(1024)
+    model = {f'encoder.{k}': v for k, v in encoder.items()} | fill(generator, 3)
+    model['generator.pad_memory'] = torch.zeros(256)
     result = tool.convert_tap_checkpoint(dict(model=model, epoch=100), 'dgcnn')
-    meta = result['meta']
-    assert meta['format'] == 'pretrain_full'
-    assert meta['dropped'] == {'generator': 2, 'decoder': 2}
-    assert set(result['state_dict']) == {f'backbone.{k}' for k in encoder}
+    sd, meta = result['state_dict'], result['meta']
+    assert meta['format'] == 'pretrain_full' and meta['dropped'] == {}
+    assert meta['unused'] == ['generator.pad_memory']
+    assert set(sd) == {f'backbone.{k}' for k in encoder} | {t for _, t in generator.values()}
+    for key, (_, target) in generator.items():
+        assert torch.equal(sd[target], model[key]), key
     report = tool.format_report(meta)
-    assert 'generator.* (2 tensors)' in report and 'decoder.* (2 tensors)' in report
-    assert 'dropped' in report and 'head: none' in report
+    assert 'unused: generator.pad_memory' in report and 'dropped: nothing' in report
+    # the result is the whole crosspt TAP model of the shipped DGCNN pre-training config
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(REPO / 'configs/tap/dgcnn_shapenet.py'))
+    with DefaultScope.overwrite_default_scope('crosspt'):
+        tap = MODELS.build(cfg.model)
+    tap.load_state_dict(sd, strict=True)
+    # a generator key outside the four rules is an error that names it
+    model['generator.extra.weight'] = torch.zeros(3)
+    with pytest.raises(KeyError, match=r'generator\.extra\.weight'):
+        tool.convert_tap_checkpoint(dict(model=model), 'dgcnn')
 
 
 def test_transformer_clean_keys_are_not_mistaken_for_encoder_prefix():

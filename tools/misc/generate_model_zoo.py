@@ -53,6 +53,7 @@ if REPO not in sys.path:            # run as `python tools/misc/generate_model_z
     sys.path.insert(0, REPO)
 
 from crosspt.fileio.download import hash_prefix_from_name  # noqa: E402
+from crosspt.fileio.model_index import OFFICIAL_KEY, official_problems  # noqa: E402
 INDEX = 'model-index.yml'
 ZOO = 'model_zoo.md'
 SOURCES = {'paper': '*paper*', 'official-release': 'official release',
@@ -63,7 +64,8 @@ MARKER = re.compile(r'^<!-- generated:([^ ]*):(start|end) -->$', re.M)
 SECTION_ID = re.compile(r'[a-z0-9][a-z0-9-]*')
 DATE = re.compile(r'\d{4}-\d{2}-\d{2}')
 MODEL_KEYS = {'Name', 'In Collection', 'Config', 'Metadata', 'Results', 'Weights', 'Log',
-              'Weights Note', 'Alias', 'Converted From', 'README', 'Paper', 'Code'}
+              'Weights Note', 'Alias', 'Converted From', 'README', 'Paper', 'Code',
+              OFFICIAL_KEY}
 RESULT_KEYS = {'Task', 'Dataset', 'Metrics', 'Source', 'Reference', 'Release',
                'Conversion', 'Conversion Note', 'Command', 'Data', 'Hardware', 'Date',
                'Wall Time', 'Setup', 'Notes', 'Protocol', 'Schedule', 'Baseline', 'Curves',
@@ -184,8 +186,9 @@ class Zoo:
         weights, log = model.get('Weights'), model.get('Log')
         if 'Weights' not in model or 'Log' not in model:
             out.append('Weights and Log are required (a URL or null)')
-        if weights is not None and (not isinstance(weights, str)
-                                    or hash_prefix_from_name(weights) is None):
+        out.extend(official_problems(model))    # a third-party file: its URL and sha256
+        if weights is not None and OFFICIAL_KEY not in model and (
+                not isinstance(weights, str) or hash_prefix_from_name(weights) is None):
             out.append(f'Weights {weights!r} must end with "-<sha256 prefix, 8+ hex>.pth" '
                        '(tools/model_converters/publish_model.py naming)')
         if log is not None and not isinstance(log, str):
@@ -250,7 +253,7 @@ class Zoo:
         section = result.get('Section')
         if section is not None:
             if (not isinstance(section, str) or not SECTION_ID.fullmatch(section)
-                    or section.endswith('-main')):
+                    or section.endswith(('-main', '-weights'))):
                 out.append(f'Section {section!r} must be lower-case letters, digits and - '
                            '(not ending in -main, the collections\' tables)')
             elif source != 'crosspt-run':
@@ -267,6 +270,11 @@ class Zoo:
     def sections(self) -> Dict[str, List[Tuple[dict, dict]]]:
         """Section id -> its (model, result) pairs; main sections first."""
         out = {f'{slug(name)}-main': self.rows(name) for name in self.collections}
+        for name in self.collections:       # released third-party weights, if any
+            released = [(m, {}) for m in self.models.values()
+                        if m['In Collection'] == name and OFFICIAL_KEY in m]
+            if released:
+                out[f'{slug(name)}-weights'] = released
         for model in self.models.values():
             for result in model['Results'] or []:
                 if result.get('Section'):
@@ -455,6 +463,9 @@ class Renderer:
         pairs = self.sections[section]
         if section.endswith('-main') and section[:-5] in map(slug, self.zoo.collections):
             body = self.main_table(pairs, base)
+        elif section.endswith('-weights') and \
+                section[:-len('-weights')] in map(slug, self.zoo.collections):
+            body = self.weights_table(pairs, base)
         elif any(has_details(result) for _, result in pairs):
             if len(pairs) != 1:
                 names = ', '.join(m['Name'] for m, _ in pairs)
@@ -507,6 +518,21 @@ class Renderer:
                 source, ' · '.join(configs), download])
         return table(MAIN_HEADER, rows) + [''] + [f'- [{i + 1}] {text}'
                                                  for i, text in enumerate(notes)]
+
+    def weights_table(self, pairs, base: str) -> List[str]:
+        """One row per released third-party file: name, figure, config, link, sha256."""
+        rows = []
+        for model, _ in pairs:
+            entry, md = model[OFFICIAL_KEY], model['Metadata']
+            kind = 'pre-trained' if 'Pretraining Data' in md else 'fine-tuned'
+            figure = entry['Paper Figure']
+            rows.append([f'`{model["Name"]}`', md['Backbone'], kind,
+                         figure if figure.startswith('—') else f'*paper*: {figure}',
+                         self.link(model['Config'], base), entry['Layout'],
+                         f'[model]({model["Weights"]}) ({entry["Source"]})',
+                         f'`{entry["SHA256"]}`' if entry['SHA256'] else 'unpinned'])
+        return table(('name', 'backbone', 'file', 'figure', 'config', 'layout',
+                      'download', 'sha256'), rows)
 
     @staticmethod
     def source_note(result: dict) -> str:
