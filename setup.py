@@ -1,11 +1,40 @@
+import importlib.util
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+ROOT = Path(__file__).resolve().parent
 
 
 def read_requirements(name: str) -> list:
     lines = (Path(__file__).parent / 'requirements' / name).read_text().splitlines()
     return [ln.strip() for ln in lines if ln.strip() and not ln.startswith('#')]
+
+
+def _mim_extension():
+    """crosspt/utils/mim_extension.py, loaded by path (crosspt itself is not importable
+    while it is being built)."""
+    path = ROOT / 'crosspt' / 'utils' / 'mim_extension.py'
+    spec = importlib.util.spec_from_file_location('crosspt_mim_extension', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class BuildPyWithMim(build_py):
+    """build_py that also writes ``crosspt/.mim`` (model-index.yml, the metafiles and
+    configs it names, the tools) into the build folder: what OpenMMLab's ``mim`` and
+    crosspt.fileio.model_index read in an installed package.  Editable installs read
+    the source checkout instead and get no copy."""
+
+    def run(self) -> None:
+        super().run()
+        if getattr(self, 'editable_mode', False):
+            return
+        written = _mim_extension().build_mim_tree(str(ROOT),
+                                                  str(Path(self.build_lib) / 'crosspt'))
+        print(f'crosspt: wrote {len(written)} files into crosspt/.mim')
 
 
 version: dict = {}
@@ -26,4 +55,5 @@ setup(
         'tests': read_requirements('tests.txt'),
     },
     license='Apache-2.0',
+    cmdclass={'build_py': BuildPyWithMim},
 )

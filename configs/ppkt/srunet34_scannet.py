@@ -1,6 +1,9 @@
 # PPKT pre-training of SR-UNet34 on ScanNet RGB-D frames, the paper's recipe
 # (ppkt.md §3): ImageNet ResNet-50 teacher, 480x640 frames, 2.5 cm voxels, K = 4096
 # pairs, tau = 0.04, SGD lr 0.5 / wd 1e-4, batch 24, 60k iterations.
+# Teacher: torchvision's ImageNet ResNet-50 from its published URL
+# https://download.pytorch.org/models/resnet50-0676ba61.pth (the default in
+# ../_base_/models/ppkt_srunet34.py; no torchvision needed), or CROSSPT_TEACHER=<file or URL>.
 #   bash tools/dist_train.sh configs/ppkt/srunet34_scannet.py 1
 #   (8 GPUs: --cfg-options train_dataloader.batch_size=3 keeps 24 frames per step)
 _base_ = [

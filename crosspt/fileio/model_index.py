@@ -13,8 +13,10 @@ fly) carries an ``Official Weights`` mapping next to the OpenMMLab fields::
       SHA256: null                      # 64 hex digits once known; null = unpinned
 
 The index is looked up in ``$CROSSPT_MODEL_INDEX`` (a ``model-index.yml`` path), then in
-``crosspt/.mim/model-index.yml`` (an installed copy, the OpenMMLab ``mim`` convention),
-then at the root of the source checkout.
+``crosspt/.mim/model-index.yml`` (the copy a regular install carries, with the metafiles
+and configs it names: the OpenMMLab ``mim`` convention, see
+:mod:`crosspt.utils.mim_extension`), then at the root of the source checkout (an editable
+install).
 """
 import os
 import os.path as osp
@@ -32,20 +34,31 @@ LAYOUTS = ('clean', 'finetuned', 'pretrain_full', 'partseg')
 _SHA256 = re.compile(r'[0-9a-f]{64}')
 
 
-def index_path() -> str:
-    """The ``model-index.yml`` in use (see the module docstring)."""
+def index_path(package_dir: Optional[str] = None) -> str:
+    """The ``model-index.yml`` in use: ``$CROSSPT_MODEL_INDEX``, else
+    ``<package_dir>/.mim/model-index.yml`` (what a regular install carries, written by
+    :func:`crosspt.utils.mim_extension.build_mim_tree`), else ``model-index.yml`` in the
+    folder above ``package_dir`` (the source checkout of an editable install).
+
+    Args:
+        package_dir: the ``crosspt`` package folder (default: the imported one).
+
+    Raises:
+        FileNotFoundError: none of these exists (names the places looked at).
+    """
     env = os.environ.get(INDEX_ENV)
     if env:
         if not osp.isfile(env):
             raise FileNotFoundError(f'{INDEX_ENV}={env}: no such model index')
         return env
-    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
-    for candidate in (osp.join(package, '.mim', 'model-index.yml'),
-                      osp.join(osp.dirname(package), 'model-index.yml')):
+    package = osp.abspath(package_dir or osp.dirname(osp.dirname(osp.abspath(__file__))))
+    candidates = (osp.join(package, '.mim', 'model-index.yml'),
+                  osp.join(osp.dirname(package), 'model-index.yml'))
+    for candidate in candidates:
         if osp.isfile(candidate):
             return candidate
-    raise FileNotFoundError(f'no model-index.yml found (looked in {package}/.mim and '
-                            f'{osp.dirname(package)}); set {INDEX_ENV}')
+    raise FileNotFoundError(f'no model-index.yml found (looked for {candidates[0]} and '
+                            f'{candidates[1]}); set {INDEX_ENV}')
 
 
 def official_problems(model: dict) -> List[str]:

@@ -15,7 +15,9 @@ released; every crosspt entry point converts them when loading.
 Why not ``mim download crosspt``: installing openmim 0.3.9 into this stack would
 downgrade shared packages (setuptools 69.5 -> 60.2, requests, rich, tqdm, packaging,
 urllib3, pinned by its openxlab dependency), so crosspt ships this tool, which reads the
-same OpenMMLab-style index.
+same OpenMMLab-style index.  The index is found as crosspt.fileio.model_index describes:
+``crosspt/.mim/model-index.yml`` in a regular install (the layout mim reads, written by
+setup.py), ``model-index.yml`` of the checkout in an editable one.
 """
 import argparse
 import logging

@@ -14,13 +14,16 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
+from crosspt.fileio.download import is_checkpoint_url, resolve_checkpoint
 from crosspt.registry import MODELS
 
 IMAGENET_MEAN: Tuple[float, float, float] = (0.485, 0.456, 0.406)
 IMAGENET_STD: Tuple[float, float, float] = (0.229, 0.224, 0.225)
 
 TORCHVISION_SCHEME = 'torchvision://'
-#: torchvision's IMAGENET1K_V1 files, named in the "torchvision is not installed" error.
+#: torchvision's IMAGENET1K_V1 files as published (the ``-<hex>`` suffix is the start of
+#: the file's sha256, checked on download); ``checkpoint=<URL>`` loads them without
+#: torchvision, and the "torchvision is not installed" error names them.
 TORCHVISION_V1_FILES = {
     'resnet18': 'https://download.pytorch.org/models/resnet18-f37072fd.pth',
     'resnet34': 'https://download.pytorch.org/models/resnet34-b627a593.pth',
@@ -69,8 +72,9 @@ def _torchvision_state_dict(spec: str) -> Dict[str, Tensor]:
                  'https://download.pytorch.org/models/')
         raise ImportError(
             f'ImageTeacher: checkpoint {spec!r} needs torchvision, which is not installed. '
-            f'Download the .pth file ({where}) and pass its path as '
-            f'checkpoint=\'path/to/file.pth\' instead.') from None
+            f'Pass the .pth file\'s URL ({where}; downloaded and sha256-checked without '
+            f'torchvision) or the path of a downloaded copy as checkpoint=... '
+            f'instead.') from None
     enum_name = {'resnet18': 'ResNet18', 'resnet34': 'ResNet34', 'resnet50': 'ResNet50',
                  'resnet101': 'ResNet101', 'resnet152': 'ResNet152'}.get(name)
     if enum_name is None:
@@ -84,13 +88,24 @@ def read_state_dict(checkpoint: str, prefix: Optional[str] = None,
                     map_location: str = 'cpu') -> Dict[str, Tensor]:
     """Tensors of a checkpoint with ``prefix`` removed.
 
-    ``checkpoint``: ``torchvision://<arch>[/<variant>]`` or a local file holding a raw
-    state dict, an mmengine checkpoint (``{'state_dict': ...}``) or ``{'model': ...}``.
+    ``checkpoint``: ``torchvision://<arch>[/<variant>]``, a local file or an ``http(s)://``
+    / ``file://`` URL (downloaded once into the crosspt cache and checked against the
+    ``-<sha256 prefix>`` of its file name, like torchvision's published
+    ``resnet50-0676ba61.pth``), holding a raw state dict, an mmengine checkpoint
+    (``{'state_dict': ...}``) or ``{'model': ...}``.
     A leading ``module.`` (DDP) is dropped.  With ``prefix`` (e.g. ``'backbone.'``) only
     the keys under it are kept; none matching raises a ValueError naming the file.
     """
     if checkpoint.startswith(TORCHVISION_SCHEME):
         state = _torchvision_state_dict(checkpoint)
+    elif is_checkpoint_url(checkpoint):
+        from crosspt.engine.checkpoint import load_checkpoint_file
+        path = resolve_checkpoint(checkpoint)
+        try:
+            state = load_checkpoint_file(path, map_location=map_location)
+        except RuntimeError as err:
+            raise RuntimeError(f'ImageTeacher: checkpoint {checkpoint} (cached as {path}): '
+                               f'{err}') from None
     else:
         from crosspt.engine.checkpoint import load_checkpoint_file
         if not os.path.isfile(checkpoint):
@@ -154,10 +169,13 @@ class ImageTeacher(BaseModule):
         backbone: config of a :class:`ResNet` with exactly one ``out_indices`` entry
             (default layer4 of ResNet-50: 2048 channels at stride 32).
         checkpoint: ``'path/to/file.pth'`` (raw torchvision state dict, mmengine
-            checkpoint or ``{'model': ...}``), ``'torchvision://resnet50'`` (torchvision's
-            IMAGENET1K_V1 weights; needs torchvision) or
-            ``'torchvision://resnet50/IMAGENET1K_V2'``.  ``fc.*`` keys are ignored; any
-            other key or shape that does not fit raises a ValueError naming the file.
+            checkpoint or ``{'model': ...}``), its ``http(s)://`` URL (e.g. torchvision's
+            published ``https://download.pytorch.org/models/resnet50-0676ba61.pth``:
+            downloaded once, sha256-checked against the name, no torchvision needed),
+            ``'torchvision://resnet50'`` (torchvision's IMAGENET1K_V1 weights; needs
+            torchvision) or ``'torchvision://resnet50/IMAGENET1K_V2'``.  ``fc.*`` keys
+            are not loaded and are reported as unused; any other key or shape that does
+            not fit raises a ValueError naming the file.
         prefix: keep only the checkpoint keys under this prefix and strip it (e.g.
             ``'backbone.'`` for an :class:`ImageSegmentor` checkpoint).
         allow_random_init: must be True to build the teacher without a checkpoint (a
@@ -168,6 +186,8 @@ class ImageTeacher(BaseModule):
         out_channels (int): channels of the output map (2048 for ResNet-50 layer4;
             ``8 * base_channels`` for ResNet-18/34 layer4).
         stride (int): its output stride (32 for layer4).
+        unused_keys (List[str]): checkpoint keys not loaded (the classifier ``fc.*``);
+            set once a checkpoint is loaded, and logged.
 
     The teacher never trains: every parameter has ``requires_grad=False``, ``train()``
     leaves it in eval mode (BatchNorm uses and never updates its running statistics) and
@@ -191,8 +211,8 @@ class ImageTeacher(BaseModule):
                              'teaches nothing; pass checkpoint=\'path/to/resnet.pth\' (or '
                              '\'torchvision://resnet50\'), or allow_random_init=True for tests')
         if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
-            raise TypeError(f'ImageTeacher: checkpoint must be a path or torchvision:// string, '
-                            f'got {type(checkpoint).__name__}')
+            raise TypeError(f'ImageTeacher: checkpoint must be a path, URL or torchvision:// '
+                            f'string, got {type(checkpoint).__name__}')
         self.backbone = MODELS.build(backbone)
         out_channels = getattr(self.backbone, 'out_channels', None)
         strides = getattr(self.backbone, 'strides', None)
@@ -218,9 +238,11 @@ class ImageTeacher(BaseModule):
             (f' (prefix {self.prefix!r})' if self.prefix else '')
         state = read_state_dict(self.checkpoint, self.prefix, self.map_location)
         ignored = fit_state_dict(self.backbone, state, source)
+        self.unused_keys: List[str] = ignored
         print_log(f'{source}: loaded {len(state) - len(ignored)} tensors into the frozen '
                   f'{type(self.backbone).__name__}' +
-                  (f', ignored {len(ignored)} classifier keys' if ignored else ''),
+                  (f'; unused (the ImageNet classifier, not part of the teacher): '
+                   f'{", ".join(ignored)}' if ignored else ''),
                   logger='current')
 
     def init_weights(self) -> None:
