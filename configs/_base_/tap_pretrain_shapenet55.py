@@ -1,4 +1,5 @@
-# Everything of a TAP ShapeNet55 pre-training run except the model (tap.md §3, §5.1):
+# Everything of a TAP ShapeNet55 pre-training run except the model (docs/methods/tap.md,
+# 'Pre-training data' and 'Pre-training recipe'):
 # data, AdamW + cosine schedule (PointMLP/PointNet++ recipe; other backbones override
 # lr/wd/min_lr in their config), checkpoints and view-grid pictures.
 _base_ = [

@@ -1,5 +1,5 @@
 # PPKT pre-training of SR-UNet34 on ScanNet RGB-D frames, the paper's recipe
-# (ppkt.md §3): ImageNet ResNet-50 teacher, 480x640 frames, 2.5 cm voxels, K = 4096
+# (docs/methods/ppkt.md, 'Pre-training recipe'): ImageNet ResNet-50 teacher, 480x640 frames, 2.5 cm voxels, K = 4096
 # pairs, tau = 0.04, SGD lr 0.5 / wd 1e-4, batch 24, 60k iterations.
 # Teacher: torchvision's ImageNet ResNet-50 from its published URL
 # https://download.pytorch.org/models/resnet50-0676ba61.pth (the default in

@@ -1,4 +1,5 @@
-# TAP pre-training of DGCNN on ShapeNet55 (published recipe, tap.md §5.1):
+# TAP pre-training of DGCNN on ShapeNet55 (published recipe, docs/methods/tap.md,
+# 'Pre-training recipe'):
 # AdamW lr 1e-3, wd 0.05, 100 epochs cosine to 5e-6, grad clip 10, batch 16 per GPU.
 #   bash tools/dist_train.sh configs/tap/dgcnn_shapenet.py 8
 _base_ = [

@@ -1,5 +1,6 @@
 # TAP pre-training of the standard Transformer on ShapeNet55 (published recipe,
-# tap.md §5.1): AdamW lr 5e-4, wd 5e-4, 3 warm-up epochs linear from 1e-6, cosine to
+# docs/methods/tap.md, 'Pre-training recipe'): AdamW lr 5e-4, wd 5e-4, 3 warm-up epochs
+# linear from 1e-6, cosine to
 # 1e-6 over 100 epochs, grad clip 10, batch 32 per GPU.
 # Scheduler note: openpoints' timm cosine does not shift t after warm-up; here the
 # cosine runs over epochs 3..100, so lr at epoch 3 is 5e-4 instead of 4.99e-4.

@@ -1,4 +1,4 @@
-"""ModelNet40 in its two public forms (downstream.md §3.1).
+"""ModelNet40 in its two public forms (docs/methods/benchmarks.md, 'ModelNet40').
 
 ``ModelNet40H5Dataset`` (PointNet/DGCNN/PointMLP)::
 

@@ -1,6 +1,6 @@
 """Few-shot ModelNet40 episodes.
 
-[UNVERIFIED] Point-BERT's ModelNetFewshot layout (not in the fact sheets; recalled, check
+[UNVERIFIED] Point-BERT's ModelNetFewshot layout (not from a checked source; recalled, check
 against a real download before relying on it)::
 
     ModelNetFewshot/{way}way_{shot}shot/{fold}.pkl        fold = 0..9

@@ -1,4 +1,4 @@
-"""Shared machinery of the downstream object datasets (downstream.md §3).
+"""Shared machinery of the downstream object datasets (formats: docs/methods/benchmarks.md).
 
 The concrete datasets live in ``scanobjectnn.py``, ``modelnet40.py``, ``shapenetpart.py``
 and ``modelnet_fewshot.py``; this module holds what they share:

@@ -1,4 +1,5 @@
-"""Single RGB-D frames of extracted ScanNet scenes for PPKT pre-training (ppkt.md §3.1, §8).
+"""Single RGB-D frames of extracted ScanNet scenes for PPKT pre-training
+(docs/methods/ppkt.md, 'Pre-training data').
 
 Layout (ScanNet ``reader.py`` / ``tools/dataset_converters/scannet_sens.py`` output, see
 :mod:`crosspt.fileio.scannet_layout`)::
@@ -9,11 +10,13 @@ Layout (ScanNet ``reader.py`` / ``tools/dataset_converters/scannet_sens.py`` out
     <data_root>/<scene>/intrinsic/intrinsic_depth.txt
 
 One sample = one frame.  The colour image is resized to the depth resolution and the
-depth intrinsics are used for both (ppkt.md §2.1), so depth pixel (row, col) is colour
+depth intrinsics are used for both (docs/methods/ppkt.md, 'Colour and depth alignment'),
+so depth pixel (row, col) is colour
 pixel (row, col); the loading itself is done by the ``LoadRGBDFrame`` transform, the
 first step of the pipeline (see :mod:`crosspt.datasets.transforms.rgbd_transforms`).
 
-Invalid frames (ppkt.md §7) are found when the index is built: a pose with -inf/inf
+Invalid frames (docs/methods/ppkt.md, 'Invalid frames') are found when the index is
+built: a pose with -inf/inf
 entries (only in world coordinates; camera coordinates do not use the pose) and a depth
 map with fewer than ``min_valid_pixels`` valid pixels (read at index time when
 ``check_depth_at_init``).  ``invalid_frames='skip'`` drops them, records their paths in
@@ -76,11 +79,13 @@ class ScanNetFramesDataset(BaseDataset):
             ``#`` comments ignored), absolute/relative to the working directory or to
             ``data_root``.
         frame_skip: keep frames whose index is a multiple of it.  PPKT uses every 25th
-            frame (ppkt.md §3.1): a converter run with skip 25 writes exactly those (all
+            frame (docs/methods/ppkt.md, 'ScanNet frames'): a converter run with skip 25 writes
+            exactly those (all
             kept); a raw every-frame extraction keeps every 25th.
         coordinate: 'world' (points in ScanNet world coordinates, +z up, through the
-            camera-to-world pose; ppkt.md recommends it) or 'camera' (camera frame, pose
-            unused).  Which one PPKT used is [UNVERIFIED] (ppkt.md §2.1, §10.5).
+            camera-to-world pose; crosspt's default) or 'camera' (camera frame, pose
+            unused).  Which one PPKT used is [UNVERIFIED] (docs/methods/ppkt.md,
+            'Back-projection').
         depth_scale: raw depth units per metre (ScanNet: 1000, millimetres).
         min_depth, max_depth: metres; depth outside is treated as invalid (no point).
             PPKT's range filtering is [UNVERIFIED]; the defaults 0.1 / 10 m only remove

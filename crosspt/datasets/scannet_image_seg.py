@@ -8,7 +8,8 @@ Label ids are NYU40 ids (what ScanNet's 2D helper scripts and the pre-processed
 ``scannet_frames_25k`` release write, and what crosspt's synthetic scenes write), or raw
 ScanNet ids (the ``*_2d-label-filt.zip`` files) when ``label_map_file`` names
 ``scannetv2-labels.combined.tsv`` (columns ``id`` and ``nyu40id``).  They are mapped to
-the 20 ScanNet benchmark classes 0..19 (downstream.md §2.1); every other id becomes
+the 20 ScanNet benchmark classes 0..19 (docs/methods/benchmarks.md, 'Classes and ignore
+index'); every other id becomes
 ``ignore_index`` (255).
 
 Each sample is ``dict(inputs=(3, H, W) uint8 RGB tensor, data_samples=BaseDataElement(
@@ -26,7 +27,8 @@ from mmengine.structures import BaseDataElement
 from crosspt.fileio.scannet_layout import frame_ids, frame_path, read_color, read_label
 from crosspt.registry import DATASETS, TRANSFORMS
 
-#: The 20 ScanNet benchmark classes, train ids 0..19 (downstream.md §2.1).
+#: The 20 ScanNet benchmark classes, train ids 0..19 (docs/methods/benchmarks.md,
+#: 'Classes and ignore index').
 SCANNET20_CLASSES: Tuple[str, ...] = (
     'wall', 'floor', 'cabinet', 'bed', 'chair', 'sofa', 'table', 'door', 'window',
     'bookshelf', 'picture', 'counter', 'desk', 'curtain', 'refrigerator', 'shower curtain',

@@ -2,7 +2,8 @@
 mmdet3d's own ``ScanNetSegDataset`` / ``ScanNetDataset`` and their stock transforms
 (``LoadPointsFromFile``, ``LoadAnnotations3D``, ``PointSegClassMapping``,
 ``GlobalAlignment``, ``IndoorPatchPointSample``, ``PointSample``, ...) read them unchanged
-(downstream.md §2.2). This module imports numpy only (no mmengine / mmdet3d).
+(docs/methods/benchmarks.md, 'mmdet3d data format'). This module imports numpy only (no
+mmengine / mmdet3d).
 
 Layout written by :func:`generate_synthetic_scannet_mmdet3d`::
 
@@ -72,7 +73,8 @@ INFO_VERSION = '1.1'
 NUM_PTS_FEATS = 6
 #: ``IndoorPatchPointSample(num_points=8192)`` and the converter's ``num_points``
 SEG_NUM_POINTS = 8192
-#: mmdet3d ``ScanNetDataset.METAINFO['classes']`` and their NYU40 ids (downstream.md §1.3)
+#: mmdet3d ``ScanNetDataset.METAINFO['classes']`` and their NYU40 ids
+#: (docs/methods/benchmarks.md, 'ScanNet detection classes')
 SCANNET18_DET_CLASSES: Tuple[str, ...] = (
     'cabinet', 'bed', 'chair', 'sofa', 'table', 'door', 'window', 'bookshelf', 'picture',
     'counter', 'desk', 'curtain', 'refrigerator', 'showercurtrain', 'toilet', 'sink',

@@ -1,4 +1,5 @@
-"""ScanObjectNN in its h5 release (downstream.md §3.2; TAP fine-tuning, tap.md §5.3).
+"""ScanObjectNN in its h5 release (docs/methods/benchmarks.md, 'ScanObjectNN'; TAP
+fine-tuning: docs/methods/tap.md, 'ScanObjectNN fine-tuning').
 
 Layout (``data_root`` is either the folder holding ``main_split/`` or its parent holding
 ``h5_files/main_split/``: TAP's configs and README disagree on this)::
@@ -28,7 +29,7 @@ from crosspt.registry import DATASETS
 from .object_datasets import (BaseObjectDataset, cache_location, cached_arrays, log,
                               read_h5_cloud_file, source_fingerprint)
 
-#: ScanObjectNN's 15 classes, index = label id (downstream.md §3.2).
+#: ScanObjectNN's 15 classes, index = label id (docs/methods/benchmarks.md, 'ScanObjectNN').
 SCANOBJECTNN_CLASSES: Tuple[str, ...] = (
     'bag', 'bin', 'box', 'cabinet', 'chair', 'desk', 'display', 'door', 'shelf', 'table',
     'bed', 'pillow', 'sink', 'sofa', 'toilet')

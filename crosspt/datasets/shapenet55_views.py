@@ -1,4 +1,5 @@
-"""ShapeNet55 point clouds with the 12 MVCNN views, as used by TAP pre-training (tap.md §3).
+"""ShapeNet55 point clouds with the 12 MVCNN views, as used by TAP pre-training
+(docs/methods/tap.md, 'Pre-training data').
 
 Layout under ``data_root``::
 

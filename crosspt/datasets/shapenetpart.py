@@ -1,4 +1,5 @@
-"""ShapeNetPart (16 categories, 50 parts) in the ``_normal`` release (downstream.md §3.3).
+"""ShapeNetPart (16 categories, 50 parts) in the ``_normal`` release
+(docs/methods/benchmarks.md, 'ShapeNetPart').
 
 Layout (``data_root`` is the folder itself or its parent)::
 

@@ -1,4 +1,5 @@
-"""Deterministic procedural stand-in for TAP's ShapeNet55 pre-training data (tap.md §3.1).
+"""Deterministic procedural stand-in for TAP's ShapeNet55 pre-training data
+(docs/methods/tap.md, 'Layout on disk').
 
 Objects are composed of primitive meshes (boxes, cylinders, cones, spheres, tori) with
 random proportions, Y-UP like MVCNN's meshes.  ``generate_synthetic_shapenet55`` writes the

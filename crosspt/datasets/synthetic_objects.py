@@ -1,5 +1,5 @@
 """Deterministic labelled stand-ins for the downstream object datasets, written in exactly
-the real on-disk formats (downstream.md §3), for demos, smoke runs and tests.
+the real on-disk formats (docs/methods/benchmarks.md), for demos, smoke runs and tests.
 
 Shapes come from the procedural categories of :mod:`crosspt.datasets.synthetic`
 (``make_object``: random proportions, small random turn about the up axis, Y-up,

@@ -1,6 +1,7 @@
 """Deterministic synthetic indoor scenes: RGB-D frames in the extracted ScanNet layout
-(PPKT pre-training, ppkt.md §2.1, §8.1) and labelled surface point clouds with
-axis-aligned boxes (ScanNet-style segmentation / detection, downstream.md §2.1-2.2).
+(PPKT pre-training, docs/methods/ppkt.md, 'ScanNet frames') and labelled surface point
+clouds with axis-aligned boxes (ScanNet-style segmentation / detection,
+docs/methods/benchmarks.md, 'ScanNet semantic segmentation').
 
 Scene model (``generate_scene(seed, index)``, reproducible from the two numbers):
 
@@ -72,7 +73,8 @@ real label images is not checked here [UNVERIFIED]; ``read_label`` resizes with 
 neighbour anyway). Matrices are written by ``format_matrix``: the shortest decimal of
 each float32 value, which is also what the renderer used. With ``invalid_pose=True`` scene 0 has one
 frame (the middle kept frame) whose pose file is all ``-inf`` -- real ScanNet marks
-frames without tracking this way (ppkt.md §7); its colour, depth and labels are still
+frames without tracking this way (docs/methods/ppkt.md, 'Invalid frames'); its colour,
+depth and labels are still
 rendered from the true pose and written.
 
 Generation is idempotent (same parameters and all files present: nothing is rewritten),
@@ -99,17 +101,19 @@ FORMAT_VERSION = 1
 SYNTHETIC_INFO = 'synthetic_info.json'
 
 #: NYU40 ids and names of the classes the generator builds (a subset of ScanNet's 20
-#: benchmark classes, downstream.md §2.1; bins are ``otherfurniture`` as in ScanNet).
+#: benchmark classes, docs/methods/benchmarks.md, 'Classes and ignore index'; bins are
+#: ``otherfurniture`` as in ScanNet).
 NYU40_CLASSES: Dict[int, str] = {1: 'wall', 2: 'floor', 3: 'cabinet', 4: 'bed', 5: 'chair',
                                  6: 'sofa', 7: 'table', 8: 'door', 9: 'window',
                                  10: 'bookshelf', 11: 'picture', 14: 'desk',
                                  24: 'refrigerator', 39: 'otherfurniture'}
-#: NYU40 ids of ScanNet's 20 benchmark classes, in train-id order (downstream.md §2.1)
+#: NYU40 ids of ScanNet's 20 benchmark classes, in train-id order
+#: (docs/methods/benchmarks.md, 'Classes and ignore index')
 SCANNET20_NYU40_IDS: Tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 16, 24,
                                         28, 33, 34, 36, 39)
 WALL, FLOOR = 1, 2
 
-#: ScanNet depth intrinsics at 640x480 (ppkt.md §2.1)
+#: ScanNet depth intrinsics at 640x480 (docs/methods/ppkt.md, 'Colour and depth alignment')
 SCANNET_DEPTH_FOCAL = 577.8
 SCANNET_DEPTH_SIZE = (480, 640)
 DEFAULT_DEPTH_SIZE = (240, 320)

@@ -1,5 +1,6 @@
 """Pixel accuracy and mIoU of 2D semantic segmentation from one confusion matrix over
-all evaluated images (the ScanNet / mmdet3d convention, downstream.md §2.1)."""
+all evaluated images (the ScanNet / mmdet3d convention, docs/methods/benchmarks.md,
+'mIoU')."""
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np

@@ -9,7 +9,8 @@ from crosspt.registry import METRICS
 
 from .utils import sample_field
 
-#: ShapeNetPart: category name -> its global part ids (downstream.md §3.3).
+#: ShapeNetPart: category name -> its global part ids (docs/methods/benchmarks.md,
+#: 'ShapeNetPart').
 SHAPENETPART_PARTS: Dict[str, Tuple[int, ...]] = {
     'Airplane': (0, 1, 2, 3), 'Bag': (4, 5), 'Cap': (6, 7), 'Car': (8, 9, 10, 11),
     'Chair': (12, 13, 14, 15), 'Earphone': (16, 17, 18), 'Guitar': (19, 20, 21),

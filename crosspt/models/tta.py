@@ -3,7 +3,7 @@
 The config's ``tta_pipeline`` ends with ``PointTestTimeAug``, which packs ``num_votes``
 randomly augmented copies of every sample; mmengine's ``BaseTTAModel`` runs the wrapped
 model once per vote, and the classes below merge the votes by averaging
-(downstream.md §3.1: "averaging logits over about 10 augmented passes").
+(docs/methods/benchmarks.md, 'Voting': logits averaged over about 10 augmented passes).
 """
 from typing import List, Sequence
 
@@ -28,7 +28,7 @@ class PointClsTTAModel(BaseTTAModel):
 
     Args:
         module: the classifier config.
-        average: ``'logits'`` (default; the spec's voting) or ``'scores'`` (softmax).
+        average: ``'logits'`` (default; the usual voting) or ``'scores'`` (softmax).
     Each merged sample gets ``pred_logits``/``pred_score`` = the vote mean (for
     ``'scores'``, ``pred_logits`` is the mean of the logits too), ``pred_label`` = argmax,
     and ``num_votes``.
@@ -58,7 +58,8 @@ class PointClsTTAModel(BaseTTAModel):
 class PartSegTTAModel(BaseTTAModel):
     """Averages the per-point part probabilities (``pred_part_score (N, K)``) of a
     :class:`PointPartSegmentor` over votes (openpoints/TAP: 10 votes of random scaling
-    0.8-1.2, downstream.md §3.3).  The votes must keep the point order (use scaling-type
+    0.8-1.2, docs/methods/benchmarks.md, 'Voting').  The votes must keep the point order
+    (use scaling-type
     augmentations, not resampling).  ``pred_part`` = argmax over the shape category's own
     parts when the segmentor restricts to the category.  Part refinement is not applied
     to the merged votes (it needs the points); a segmentor with ``refine=True`` is refused.

@@ -44,7 +44,8 @@ class ReportingPretrainedInit(PretrainedInit):
         ignore_keys: checkpoint keys (after ``prefix`` is removed) not to load, e.g.
             ``['embedding.net.0.weight']`` when part segmentation feeds PointMLP 6-d
             xyz + normals instead of the pre-trained 4-d xyz + height (TAP's part-seg
-            loader drops that key the same way, tap.md §5.4).  A listed key that the
+            loader drops that key the same way, docs/methods/tap.md, 'ShapeNetPart
+            fine-tuning').  A listed key that the
             checkpoint does not hold is an error (it is probably misspelt).
     """
 

@@ -1,5 +1,6 @@
-"""Pixel <-> point geometry of RGB-D frames (ppkt.md §2.1): back-projection with the
-pinhole intrinsics, projection back to pixels, and voxel pairing.
+"""Pixel <-> point geometry of RGB-D frames: back-projection with the pinhole
+intrinsics, projection back to pixels, and voxel pairing
+(docs/methods/ppkt.md, 'Pixel-point pairing').
 
 Conventions (ScanNet): depth PNG values are uint16 millimetres (``depth_scale`` 1000),
 0 = invalid; ``u`` is the column, ``v`` the row; the 4x4 ``intrinsic_depth`` gives
@@ -77,7 +78,8 @@ def voxel_pairs(points: np.ndarray, voxel_size: float = 0.025,
                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Voxelise ``points`` and keep one point (hence one pixel) per voxel.
 
-    PPKT's default pairing (ppkt.md §2.1 option (b), [UNVERIFIED] which PPKT used):
+    PPKT's default pairing (option (b) of docs/methods/ppkt.md, 'Pairing after
+    voxelisation'; [UNVERIFIED] which PPKT used):
     duplicate pixels of one voxel would otherwise act as false negatives in PPNCE.
 
     Args:

@@ -1,4 +1,4 @@
-"""TAP's 12 instructed camera poses (tap.md §3.3).
+"""TAP's 12 instructed camera poses (docs/methods/tap.md, 'Instructed camera poses').
 
 ``R_k = R_y(phi) @ R_z(-theta_k)`` with ``phi = -60°`` and ``theta_k = 30°·k``; a point ``p``
 of the object frame (up = +z) goes to ``p' = R_k p``; the camera looks along ``z'``,

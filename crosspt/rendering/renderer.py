@@ -2,8 +2,9 @@
 
 For a view rotation ``R`` a point ``p`` goes to ``p' = R p``.  The camera sits on the ``+z'``
 side looking towards ``-z'`` (``R^T e_z`` is the direction from the object to the camera,
-tap.md §3.3), so the visible surface is the one with the LARGEST ``z'``.  The object is
-fitted exactly like ``TAPQueryGenerator.fit_camera`` (tap.md §2.3 steps 1-9)::
+docs/methods/tap.md, 'Instructed camera poses'), so the visible surface is the one with
+the LARGEST ``z'``.  The object is fitted exactly like ``TAPQueryGenerator.fit_camera``
+(docs/methods/tap.md, 'Camera fit', steps 1-7)::
 
     (row, col) = (p'_xy - bias) / scale
 
@@ -45,7 +46,7 @@ def _as_points(points: np.ndarray, name: str) -> np.ndarray:
 
 def fit_view_camera(points: np.ndarray, rotations: np.ndarray, img_size: int = 224,
                     obj_size: int = 200) -> Tuple[np.ndarray, np.ndarray]:
-    """TAP's orthographic camera fit (tap.md §2.3 steps 1-9), numpy float64.
+    """TAP's orthographic camera fit (docs/methods/tap.md, 'Camera fit'), numpy float64.
 
     Args:
         points: (N, 3) object-frame points.

@@ -28,7 +28,8 @@ FEWSHOT = dict(ways=(3,), shots=(2,), num_folds=1, num_points=128, num_train_per
                num_test_per_class=2, normal_rows=300)
 PART_DIR = 'shapenetcore_partanno_segmentation_benchmark_v0_normal'
 PB_TEST = 'main_split/test_objectdataset_augmentedrot_scale75.h5'
-# hand-written from the spec tables: ShapeNetPart category index (alphabetical) -> parts
+# hand-written from the tables of docs/methods/benchmarks.md: ShapeNetPart category index
+# (alphabetical) -> parts
 PART_INDEX = {'Airplane': (0, range(0, 4)), 'Chair': (4, range(12, 16)),
               'Lamp': (8, range(24, 28)), 'Mug': (11, range(36, 38)),
               'Table': (15, range(47, 50))}

@@ -1,6 +1,7 @@
 """ScanNetImageSegDataset on tiny frames written here with scannet_layout's writers.
 
-Expected train ids come from the ScanNet benchmark table (downstream.md §2.1) written
+Expected train ids come from the ScanNet benchmark table (docs/methods/benchmarks.md,
+'Classes and ignore index') written
 out below, not from the dataset module.
 """
 import os

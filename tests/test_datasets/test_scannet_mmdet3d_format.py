@@ -4,7 +4,8 @@ checked without mmdet3d.
 References used here, independent of the implementation:
 - mmdet3d's converter rules (tools/dataset_converters/scannet_data_utils.py,
   ``ScanNetSegData.get_scene_idxs_and_label_weight``) worked by hand on small inputs;
-- the class tables of downstream.md §1.3 / §2.1 written out literally;
+- the class tables of docs/methods/benchmarks.md ('ScanNet detection classes', 'Classes
+  and ignore index') written out literally;
 - boxes recomputed by a per-instance loop over the points, alignment by the 4x4 product
   ``M @ [x, y, z, 1]`` on homogeneous coordinates, geometry from ``generate_scene``.
 """
@@ -28,9 +29,10 @@ from crosspt.datasets.synthetic_scenes import generate_scene, sample_scene_point
 REPO = Path(__file__).resolve().parents[2]
 SEED = 0
 SMALL = dict(num_scenes=3, num_val_scenes=1, num_points=10000, seed=SEED)
-# downstream.md §2.1: NYU40 ids of the 20 segmentation classes, train ids 0..19, else 20
+# docs/methods/benchmarks.md, 'Classes and ignore index': NYU40 ids of the 20 segmentation
+# classes, train ids 0..19, else 20
 SEG_IDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 16, 24, 28, 33, 34, 36, 39]
-# downstream.md §1.3: the 18 detection classes
+# docs/methods/benchmarks.md, 'ScanNet detection classes': the 18 detection classes
 DET_CLASSES = ['cabinet', 'bed', 'chair', 'sofa', 'table', 'door', 'window', 'bookshelf',
                'picture', 'counter', 'desk', 'curtain', 'refrigerator', 'showercurtrain',
                'toilet', 'sink', 'bathtub', 'garbagebin']
@@ -153,7 +155,7 @@ def test_files_dtypes_shapes_and_info_keys(data):
     assert train_idxs.dtype == np.int32 and train_idxs.tolist() == [0, 1, 2]
     # 1 x 10000 points: num_iter = 1, 1 patch
     assert np.load(seg / 'val_resampled_scene_idxs.npy').tolist() == [0]
-    # label weights from the masks with the spec's class table
+    # label weights from the masks with the class table written above
     counts = np.zeros(21)
     for name in names['train']:
         for nyu in read_scene(root, name)[1]:

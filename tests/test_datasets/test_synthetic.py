@@ -43,7 +43,8 @@ def test_layout_matches_tap_loader(dataset):
             expected.update(f'shapenet55v1/{split}/model_{i:06d}_{v:03d}.jpg'
                             for v in range(1, 13))
     assert set(_all_files(root)) == expected
-    # the loader derives image paths by string replacement (tap.md 3.1)
+    # the loader derives image paths by string replacement (docs/methods/tap.md, 'Layout on
+    # disk')
     ply = os.path.join(str(root), 'pointclouds', 'val', 'model_000002.ply')
     for v in range(12):
         img = ply.replace('pointclouds', 'shapenet55v1').replace('.ply', f'_{v + 1:03d}.jpg')

@@ -25,7 +25,7 @@ SMALL = {
                     num_test_per_class=2, normal_rows=300),
 }
 PART_DIR = 'shapenetcore_partanno_segmentation_benchmark_v0_normal'
-# ScanObjectNN and ModelNet40 ids written out by hand from the spec tables
+# ScanObjectNN and ModelNet40 ids written out by hand from the published class lists
 SCAN_IDS = {'bin': 1, 'chair': 4, 'display': 6, 'table': 9, 'bed': 10, 'sofa': 13}
 MODELNET_IDS = {'airplane': 0, 'bench': 3, 'bottle': 5, 'chair': 8, 'cup': 10, 'lamp': 19,
                 'sofa': 30, 'table': 33}

@@ -251,7 +251,8 @@ def test_tiny_pointnet_against_a_brute_force_reference():
 
 # ------------------------------------------------------------- docs vs repository
 def doc_pages():
-    return sorted(DOCS.glob('*.md'))
+    """The user guides and the method notes (docs/methods/)."""
+    return sorted(DOCS.glob('*.md')) + sorted((DOCS / 'methods').glob('*.md'))
 
 
 def test_every_page_exists_and_the_index_links_them():

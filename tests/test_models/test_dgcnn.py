@@ -68,7 +68,7 @@ def test_parameter_count_from_layer_table():
     assert count(head) == head_table == 1_185_039
     total = count(model) + count(head)
     assert total == 1_803_023
-    # "1.8M" is the size commonly quoted for DGCNN classifiers (not from the specs)
+    # "1.8M" is the size commonly quoted for DGCNN classifiers ([UNVERIFIED])
     assert round(total / 1e6, 2) == 1.80
 
 

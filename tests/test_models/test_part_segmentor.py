@@ -54,7 +54,8 @@ def res_block(c, expansion=1.0):   # conv-BN-act-conv-BN
 
 def layer_table_count(in_ch=6, embed=64, stages=4, blocks=2, de_dims=(512, 256, 128, 128),
                       de_blocks=(4, 4, 4, 4), gmp=64, cls=64, categories=16, parts=50):
-    """Default PointMLPPartSeg + PartSegHead, layer by layer (tap.md §5.4)."""
+    """Default PointMLPPartSeg + PartSegHead, layer by layer (docs/methods/tap.md,
+    'ShapeNetPart fine-tuning')."""
     enc = [embed * 2 ** i for i in range(stages + 1)]           # 64 128 256 512 1024
     total = conv_bn(in_ch, embed)                               # embedding
     for c, out in zip(enc[:-1], enc[1:]):

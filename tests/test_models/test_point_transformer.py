@@ -24,7 +24,7 @@ def linear(i, o, bias=True):
 
 
 def analytic_count(d=384, depth=12, mlp_ratio=4, enc=256):
-    """Layer-by-layer count from tap.md §4 / downstream.md §4.4."""
+    """Layer-by-layer count from docs/methods/tap.md, 'Standard Transformer'."""
     encoder = (linear(3, 128) + 2 * 128 + linear(128, 256)            # first_conv (+BN)
                + linear(512, 512) + 2 * 512 + linear(512, enc))      # second_conv (+BN)
     reduce_dim = linear(enc, d)
@@ -40,15 +40,16 @@ def test_parameter_count_default_model():
     model = PointTransformer()
     expected = analytic_count()
     assert count(model) == expected == 21_858_816
-    # Point-BERT classification head per downstream.md §4.4:
+    # Point-BERT classification head (docs/methods/benchmarks.md, 'Point-BERT standard
+    # Transformer'):
     # cat[cls, max] (768) -> Linear 256 -> ReLU -> Dropout -> Linear(256, 40) on ModelNet40.
     with_head = expected + linear(768, 256) + linear(256, 40)
     assert with_head == 22_065_960
-    # The specs give no parameter figure for this model.  The Point-BERT Transformer is
-    # commonly quoted at "22.1M" (Point-BERT / Point-MAE papers; not in the specs, so
-    # unverified here); our count with the spec's head agrees to the 0.1M rounding.
-    # The head is the only uncertain part: TAP's ClsHead (768-512-256-15 with BN, tap.md
-    # §4.1) would give 22.39M instead.
+    # No checked source gives a parameter figure for this model.  The Point-BERT
+    # Transformer is commonly quoted at "22.1M" (Point-BERT / Point-MAE papers;
+    # [UNVERIFIED]); our count with Point-BERT's head agrees to the 0.1M rounding.
+    # The head is the only uncertain part: TAP's ClsHead (768-512-256-15 with BN,
+    # docs/methods/tap.md, 'Classification head') would give 22.39M instead.
     assert round(with_head / 1e6, 1) == 22.1
     tap_head = (linear(768, 512, False) + 2 * 512 + linear(512, 256, False) + 2 * 256
                 + linear(256, 15))

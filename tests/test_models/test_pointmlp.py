@@ -9,7 +9,7 @@ ELITE = dict(embed_dims=32, res_expansion=0.25, dim_expansion=(2, 2, 2, 1),
 
 
 def analytic_count(in_ch, embed, res, expand, pre, pos):
-    """Layer-by-layer count from downstream.md §4.1 / tap.md §4 (convs without bias)."""
+    """Layer-by-layer count from docs/methods/tap.md, 'PointMLP' (convs without bias)."""
     total = in_ch * embed + 2 * embed                        # embedding conv + BN
     c = embed
     for e, n_pre, n_pos in zip(expand, pre, pos):
@@ -36,9 +36,9 @@ def test_parameter_count_published_pointmlp():
     expected, c = analytic_count(3, 64, 1.0, (2,) * 4, (2,) * 4, (2,) * 4)
     assert c == 1024 and count(model) == expected == 12_570_560
     with_head = count(model) + classifier_head(c)
-    # paper: 12.6M, where "M" is 2**20 (downstream.md §4.1)
+    # paper: 12.6M, where "M" is 2**20 (docs/methods/benchmarks.md, 'Parameter counts')
     assert round(with_head / 2 ** 20, 1) == 12.6
-    # the spec's derived 13,240,424 exceeds this table-by-table count by exactly the
+    # the circulating analytic 13,240,424 exceeds this table-by-table count by exactly the
     # geometric-affine parameters (2 * (64 + 128 + 256 + 512) = 1,920); see model_zoo.md
     assert 13_240_424 - with_head == 2 * (64 + 128 + 256 + 512)
 

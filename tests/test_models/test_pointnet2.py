@@ -15,7 +15,7 @@ def count(module):
 
 
 def analytic_count(in_channels, mlps, conv_bias=False):
-    """tap.md §4 / downstream.md §4.2: every stage's first conv sees 3 (relative xyz) + C
+    """docs/methods/tap.md, 'PointNet++': every stage's first conv sees 3 (relative xyz) + C
     channels ('dp_fj'); 1x1 convs (no bias unless asked), BN has weight + bias."""
     total, c = 0, in_channels
     for mlp in mlps:
@@ -38,7 +38,7 @@ def make_input(batch, n, seed=0):
 
 
 def test_parameter_count_from_layer_table():
-    # No published figure for TAP's PointNet++ encoder exists in the specs, so the
+    # No published figure for TAP's PointNet++ encoder is known, so the
     # reference is the layer table itself, counted by hand: 7*64+64*64+64*128 + BN ...
     expected = analytic_count(4, TAP_MLPS)
     assert expected == 805_440
@@ -64,7 +64,7 @@ def test_first_conv_input_channels():
 def test_local_and_global_have_identical_state_dicts():
     local = PointNet2(stage3='local')
     glob = PointNet2(strides=(2, 4, 1), radius=(0.2, 0.4, None), num_samples=(32, 64, None),
-                     stage3='global')   # the fine-tune config form (tap.md §4)
+                     stage3='global')   # the fine-tune config form (TAP)
     sd_l, sd_g = local.state_dict(), glob.state_dict()
     assert list(sd_l) == list(sd_g)
     assert all(sd_l[k].shape == sd_g[k].shape for k in sd_l)

@@ -58,7 +58,8 @@ def test_loading_nothing_or_wrong_shapes_raises(tmp_path, crosspt_scope):
 
 
 def test_ignore_keys_skips_the_input_embedding(tmp_path, crosspt_scope, key_reports):
-    """Part segmentation: 6-d input vs the pre-trained 4-d embedding (tap.md §5.4)."""
+    """Part segmentation: 6-d input vs the pre-trained 4-d embedding (docs/methods/tap.md,
+    'ShapeNetPart fine-tuning')."""
     source = PointMLP(**ELITE)                       # in_channels 4
     torch.save(dict(state_dict={f'backbone.{k}': v for k, v in source.state_dict().items()}),
                tmp_path / 'ckpt.pth')

@@ -1,4 +1,5 @@
-"""TAP pretext modules against the spec's hand-worked numbers (tap.md §2)."""
+"""TAP pretext modules against hand-worked numbers (docs/methods/tap.md, 'Query
+generator' to 'Parameter counts')."""
 import math
 
 import pytest
@@ -79,7 +80,8 @@ def test_direction_column_quirk_and_row_option():
 
 
 def test_parameter_counts_match_spec():
-    # tap.md §2.5: generator 18,649,172 with C_bb=1024 (incl. the 256-d pad token),
+    # docs/methods/tap.md, 'Parameter counts': generator 18,649,172 with C_bb=1024 (incl.
+    # the 256-d pad token),
     # 17,579,732 with C_bb=384; decoder 912,451; one block 2,887,936.
     photo = TAPPhotographModule()
     assert params(photo.blocks[0]) == 2_887_936

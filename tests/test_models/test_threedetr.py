@@ -1,4 +1,4 @@
-"""3DETR (downstream.md §1.4-1.6): axis-aligned GIoU, Hungarian matching and losses on
+"""3DETR (docs/methods/3detr.md): axis-aligned GIoU, Hungarian matching and losses on
 hand-made cases, post-processing pieces, model shapes/gradients on a tiny config, the
 masked encoder's radius mask, an overfit sanity run and the default parameter count."""
 import math
@@ -460,8 +460,9 @@ def test_overfit_one_scene():
 
 
 def analytic_count(num_classes=18, enc='vanilla', c_in=0):
-    """Parameters from the layer table of downstream.md §1.4 (convs followed by BN have no
-    bias; BN/LN: weight + bias; nn.MultiheadAttention: in-proj 3 d^2 + 3 d, out-proj d^2 + d)."""
+    """Parameters from the layers of docs/methods/3detr.md, 'Model' (convs followed by BN
+    have no bias; BN/LN: weight + bias; nn.MultiheadAttention: in-proj 3 d^2 + 3 d,
+    out-proj d^2 + d)."""
     d, n_dec = 256, 8
 
     def conv_bn(i, o):

@@ -1,5 +1,6 @@
 """Voting test-time augmentation: PointTestTimeAug packs num_votes independently
-augmented copies; PointClsTTAModel averages the votes' logits (downstream.md §3.1)."""
+augmented copies; PointClsTTAModel averages the votes' logits (docs/methods/benchmarks.md,
+'Voting')."""
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,5 @@
-"""Back-projection of RGB-D frames (ppkt.md §2.1): hand-worked pixels, a known scene
+"""Back-projection of RGB-D frames (docs/methods/ppkt.md, 'Back-projection'): hand-worked
+pixels, a known scene
 surface, the round trip to pixels, world poses, voxel pairing, and bad input."""
 import numpy as np
 import pytest

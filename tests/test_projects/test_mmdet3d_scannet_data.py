@@ -3,7 +3,8 @@ crosspt.datasets.scannet_mmdet3d_format; the crosspt subclasses add auto-generat
 limited-label scene fraction and clear errors (projects/crosspt_mmdet3d/.../datasets.py).
 
 Expected values come from the raw files read here with numpy, the class tables of
-downstream.md written out literally and the alignment M @ [x, y, z, 1] computed here.
+docs/methods/benchmarks.md written out literally and the alignment M @ [x, y, z, 1]
+computed here.
 """
 import os
 import pickle

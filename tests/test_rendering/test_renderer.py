@@ -81,7 +81,8 @@ def test_tap_poses_match_spec_values():
     np.testing.assert_allclose(rot @ rot.transpose(0, 2, 1), np.broadcast_to(np.eye(3), rot.shape),
                                atol=1e-12)
     np.testing.assert_allclose(np.linalg.det(rot), 1.0, atol=1e-12)
-    # camera direction R^T e_z at 30 deg elevation, azimuth 30 k (tap.md 3.3)
+    # camera direction R^T e_z at 30 deg elevation, azimuth 30 k (docs/methods/tap.md,
+    # 'Instructed camera poses')
     theta = np.deg2rad(30 * np.arange(12))
     cam = np.stack([0.866 * np.cos(theta), 0.866 * np.sin(theta), np.full(12, 0.5)], -1)
     np.testing.assert_allclose(rot[:, 2, :], cam, atol=1e-3)

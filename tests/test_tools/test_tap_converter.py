@@ -1,7 +1,8 @@
 """tools/model_converters/tap_to_crosspt.py: official TAP (openpoints) checkpoints -> crosspt.
 
 The source state dicts are written out here from the official key names and layer tables
-(tap.md §4/§4.1/§6 for PointMLP, the Transformer and the classifier; the public openpoints
+(docs/methods/tap.md, 'Backbones', 'Classification head' and 'Checkpoints' for PointMLP,
+the Transformer and the classifier; the public openpoints
 source for PointNet++ and DGCNN), not derived from crosspt's modules.
 """
 import importlib.util
@@ -31,7 +32,8 @@ def load_tool():
 
 tool = load_tool()
 
-# crosspt registry type and ClsHead input width per backbone (tap.md §4 table / §4.1)
+# crosspt registry type and ClsHead input width per backbone (docs/methods/tap.md,
+# 'Backbones' table)
 TYPES = dict(pointmlp='PointMLP', pointnet2='PointNet2', dgcnn='DGCNN',
              transformer='PointTransformer')
 HEAD_IN = dict(pointmlp=1024, pointnet2=1024, dgcnn=2048, transformer=768)
@@ -48,7 +50,8 @@ def bn(prefix, c):
 
 def official_pointmlp(in_channels=4):
     """PointMLP (embed 64, res_expansion 1, dim_expansion [2]*4, pre/pos blocks [2]*4,
-    use_xyz False, no conv bias): keys of tap.md §4."""
+    use_xyz False, no conv bias): keys of the official code (docs/methods/tap.md,
+    'PointMLP')."""
     keys = {'embedding.net.0.weight': (64, in_channels, 1), **bn('embedding.net.1', 64)}
     c = 64
     for i in range(4):
@@ -68,7 +71,7 @@ def official_pointmlp(in_channels=4):
 
 
 def official_transformer(depth=12, d=384):
-    """Point-BERT Transformer as TAP uses it (tap.md §4 keys)."""
+    """Point-BERT Transformer as TAP uses it (docs/methods/tap.md, 'Standard Transformer')."""
     keys = {
         'encoder.first_conv.0.weight': (128, 3, 1), 'encoder.first_conv.0.bias': (128,),
         **bn('encoder.first_conv.1', 128),
@@ -124,7 +127,8 @@ def official_dgcnn(in_channels=4):
 
 
 def official_head(in_channels, num_classes=NUM_CLASSES):
-    """openpoints ClsHead [512, 256] (tap.md §4.1) -> crosspt ClsHead ``layers.*``."""
+    """openpoints ClsHead [512, 256] (docs/methods/tap.md, 'Classification head') -> crosspt
+    ClsHead ``layers.*``."""
     keys = {'prediction.head.0.0.weight': (512, in_channels), **bn('prediction.head.0.1', 512),
             'prediction.head.2.0.weight': (256, 512), **bn('prediction.head.2.1', 256),
             'prediction.head.4.0.weight': (num_classes, 256),
@@ -215,7 +219,8 @@ def test_other_wrappers_and_bare_state_dicts(wrapper):
 
 def official_generator(in_channels, depth=6):
     """openpoints ViewTransformer (feat 256, 32 heads x 32 dims, GEGLU x4) and ViewDecoder
-    keys with their shapes (tap.md §2.2/§2.4 layer tables), and the crosspt key each one
+    keys with their shapes (docs/methods/tap.md, 'Photograph module' and '2D generator'),
+    and the crosspt key each one
     must become; ``generator.pad_memory`` has none."""
     c = in_channels + 3
     keys = {'generator.feat_mlp.fc1.weight': (c, c), 'generator.feat_mlp.fc1.bias': (c,),

@@ -1,5 +1,6 @@
 # ModelNet40, 2048-point h5 release (modelnet40_ply_hdf5_2048/ply_data_{train,test}*.h5),
-# the form PointMLP and DGCNN use (downstream.md §3.1): the first 1024 points; training
+# the form PointMLP and DGCNN use (docs/methods/benchmarks.md, 'ModelNet40'): the first
+# 1024 points; training
 # adds anisotropic scaling U(2/3, 3/2), translation U(-0.2, 0.2) and a shuffle.
 # Input: xyz + height (y up, height of the un-augmented cloud as in TAP).
 dataset_type = 'ModelNet40H5Dataset'
@@ -21,7 +22,8 @@ test_pipeline = [
     dict(type='ComputeHeight', gravity_dim=1),
     dict(type='PackPointClsInputs', feature_keys=('points', 'height')),
 ]
-# tools/test.py --tta: 10 votes of random scaling (PointMLP's voting, downstream.md §3.1).
+# tools/test.py --tta: 10 votes of random scaling (PointMLP's voting;
+# docs/methods/benchmarks.md, 'Voting').
 tta_pipeline = [
     dict(type='LoadObjectPoints', with_normals=False),
     dict(type='TakeFirstPoints', num_points=num_points),

@@ -1,5 +1,6 @@
 # ModelNet40, modelnet40_normal_resampled text release, the form Point-BERT uses for
-# the standard Transformer (downstream.md §3.1): 1024 points by FPS of each
+# the standard Transformer (docs/methods/benchmarks.md, 'ModelNet40'): 1024 points by FPS
+# of each
 # (cached FPS-8192 can be enabled with fps_cache_points=8192), centre + unit sphere,
 # training scaling U(2/3, 3/2) + translation U(-0.2, 0.2).  Input: xyz + height.
 dataset_type = 'ModelNet40NormalDataset'

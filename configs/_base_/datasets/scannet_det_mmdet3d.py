@@ -1,5 +1,6 @@
 # ScanNet v2 3D detection (18 classes, axis-aligned boxes) in mmdet3d's own format and
-# pipeline, with 3DETR's data recipe (downstream.md §1.3): 40,000 xyz points per scene,
+# pipeline, with 3DETR's data recipe (docs/methods/3detr.md, 'Data pipeline'): 40,000 xyz
+# points per scene,
 # flips in x and y, rotation about z within ±5 degrees, no scale; IndoorMetric AP at
 # IoU 0.25 / 0.5.  Points are stored unaligned: GlobalAlignment applies each scene's
 # axis_align_matrix, as mmdet3d's own ScanNet configs do.

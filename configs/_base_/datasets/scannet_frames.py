@@ -1,4 +1,5 @@
-# ScanNet RGB-D frames for PPKT pre-training (ppkt.md §3.1, §8): every 25th frame of
+# ScanNet RGB-D frames for PPKT pre-training (docs/methods/ppkt.md, 'Pre-training data'):
+# every 25th frame of
 # every scan, extracted by
 #   python tools/dataset_converters/scannet_sens.py data/scannet/scans data/scannet/frames \
 #       --frame-skip 25

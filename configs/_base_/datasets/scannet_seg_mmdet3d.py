@@ -1,5 +1,6 @@
 # ScanNet v2 semantic segmentation in mmdet3d's own format and pipeline
-# (downstream.md §2; mmdet3d's tools/create_data.py scannet writes data/scannet/):
+# (docs/methods/benchmarks.md, 'ScanNet semantic segmentation'; mmdet3d's
+# tools/create_data.py scannet writes data/scannet/):
 #   data/scannet/points/<scene>.bin           float32 (N, 6) xyz rgb, not axis-aligned
 #   data/scannet/semantic_mask/<scene>.bin    int64 NYU40 ids
 #   data/scannet/instance_mask/<scene>.bin    int64

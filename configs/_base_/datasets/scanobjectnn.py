@@ -1,4 +1,5 @@
-# ScanObjectNN as TAP fine-tunes on it (tap.md §5.3, downstream.md §3.2).
+# ScanObjectNN as TAP fine-tunes on it (docs/methods/tap.md, 'ScanObjectNN fine-tuning';
+# docs/methods/benchmarks.md, 'ScanObjectNN').
 # Layout: {data_root}/main_split/{training,test}_objectdataset_augmentedrot_scale75.h5
 # (PB_T50_RS), main_split/{training,test}_objectdataset.h5 (OBJ_BG),
 # main_split_nobg/{...}.h5 (OBJ_ONLY); data_root may also be the parent of h5_files/.

@@ -1,4 +1,5 @@
-# TAP ShapeNet55 pre-training data (tap.md §3): 1024-point .ply clouds + 12 MVCNN views.
+# TAP ShapeNet55 pre-training data (docs/methods/tap.md, 'Pre-training data'): 1024-point
+# .ply clouds + 12 MVCNN views.
 # Layout: {data_root}/pointclouds/{train,val,test}/model_<id>.ply and
 #         {data_root}/shapenet55v1/{train,val,test}/model_<id>_<view>.jpg
 dataset_type = 'ShapeNet55ViewsDataset'

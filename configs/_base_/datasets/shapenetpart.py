@@ -1,5 +1,6 @@
 # ShapeNetPart (shapenetcore_partanno_segmentation_benchmark_v0_normal) as TAP fine-tunes
-# PointMLP on it (tap.md §5.4, downstream.md §3.3): train on trainval, 2048 points
+# PointMLP on it (docs/methods/tap.md, 'ShapeNetPart fine-tuning'; docs/methods/benchmarks.md,
+# 'ShapeNetPart'): train on trainval, 2048 points
 # drawn with replacement, scaling 0.8-1.2 (anisotropic), centre + unit sphere (y up),
 # jitter (sigma 0.001, clip 0.005), normals zeroed with p = 0.2 (TAP's ChromaticDrop);
 # test on a cached FPS-2048 subsample.  Input: xyz + normals (6 channels).
@@ -50,6 +51,7 @@ val_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, split='test', test_fps_cache=True,
                  test_fps_points=num_points, pipeline=test_pipeline, test_mode=True))
 test_dataloader = val_dataloader
-# Instance mIoU selects the best checkpoint (tap.md §5.4); standard PointNet++ IoU rule.
+# Instance mIoU selects the best checkpoint (docs/methods/tap.md, 'ShapeNetPart
+# fine-tuning'); standard PointNet++ IoU rule.
 val_evaluator = dict(type='PartSegMIoU', rule='pointnet2')
 test_evaluator = val_evaluator

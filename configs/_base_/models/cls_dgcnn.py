@@ -1,4 +1,4 @@
-# DGCNN classifier as TAP fine-tunes it (tap.md §4, downstream.md §4.3): k = 20,
+# DGCNN classifier as TAP fine-tunes it (docs/methods/tap.md, 'DGCNN'): k = 20,
 # EdgeConv 64/64/128/256, fusion to 1024, global max || mean = 2048-d,
 # ClsHead 512-256-K, label-smoothed cross-entropy 0.3.
 model = dict(

@@ -1,4 +1,5 @@
-# PointMLP classifier as TAP fine-tunes it (tap.md §4, §4.1): xyz + height input,
+# PointMLP classifier as TAP fine-tunes it (docs/methods/tap.md, 'PointMLP' and
+# 'Classification head'): xyz + height input,
 # global max-pooled 1024-d feature, ClsHead 512-256-K (BN, dropout 0.5),
 # label-smoothed cross-entropy 0.3.  Set model.head.num_classes in the dataset config.
 model = dict(

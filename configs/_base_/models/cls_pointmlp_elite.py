@@ -1,4 +1,5 @@
-# PointMLP-elite classifier (downstream.md §4.1: embed 32, res_expansion 0.25,
+# PointMLP-elite classifier (docs/methods/benchmarks.md, 'PointMLP': embed 32,
+# res_expansion 0.25,
 # dim_expansion 2/2/2/1, blocks 1/1/2/1): 256-d global feature.  The size the
 # embedded-data TAP run (configs/tap/pointmlp_synthetic.py) pre-trains.
 _base_ = ['./cls_pointmlp.py']

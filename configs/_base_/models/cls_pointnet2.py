@@ -1,4 +1,5 @@
-# PointNet++ classifier as TAP fine-tunes it (tap.md §4): stage 3 is the GroupAll form
+# PointNet++ classifier as TAP fine-tunes it (docs/methods/tap.md, 'PointNet++'): stage 3
+# is the GroupAll form
 # (same weights as the pre-training 'local' form), 1024-d global feature,
 # ClsHead 512-256-K, label-smoothed cross-entropy 0.3.
 model = dict(

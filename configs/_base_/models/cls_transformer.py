@@ -1,4 +1,5 @@
-# Standard Transformer classifier as TAP fine-tunes it (tap.md §4): xyz input (the
+# Standard Transformer classifier as TAP fine-tunes it (docs/methods/tap.md, 'Standard
+# Transformer'): xyz input (the
 # preprocessor keeps the first 3 feature channels), 256 groups (ball r = 0.1, 32 points),
 # 12 blocks of 384 dims, global feature cat(cls token, max over tokens) = 768-d,
 # ClsHead 512-256-K, label-smoothed cross-entropy 0.3.

@@ -1,6 +1,6 @@
-# 3DETR (downstream.md §1.4-1.6) as an mmdet3d detector: crosspt's ThreeDETRDetector
+# 3DETR (docs/methods/3detr.md) as an mmdet3d detector: crosspt's ThreeDETRDetector
 # (pure-PyTorch FPS / ball query, Hungarian matching per decoder layer) behind mmdet3d's
-# Det3DDataPreprocessor, data samples and IndoorMetric.  Every value is the spec's
+# Det3DDataPreprocessor, data samples and IndoorMetric.  Every value is the release's
 # ScanNet default.  The encoder loads a TAP checkpoint's `backbone.` (a
 # configs/tap/3detr-encoder_*.py run) through encoder.init_cfg.
 model = dict(

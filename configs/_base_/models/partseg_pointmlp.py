@@ -1,4 +1,5 @@
-# PointMLP part segmentor as TAP fine-tunes it on ShapeNetPart (tap.md §5.4):
+# PointMLP part segmentor as TAP fine-tunes it on ShapeNetPart (docs/methods/tap.md,
+# 'ShapeNetPart fine-tuning'):
 # xyz + normals input (6-d embedding; the 4-d pre-trained embedding weight is not
 # loaded, as in TAP's loader), 4 PointMLP stages (2048 -> 1024 -> 512 -> 256 -> 128),
 # 3-NN feature propagation decoder 512/256/128/128 with 4 blocks per step, global
@@ -15,7 +16,7 @@ model = dict(
         de_dims=(512, 256, 128, 128), de_blocks=(4, 4, 4, 4), gmp_dim=64, cls_dim=64),
     head=dict(
         type='PartSegHead', in_channels=256, num_classes=50, hidden_channels=128,
-        dropout=0.5, act=None,  # tap.md §5.4: Conv1d + BN + Dropout + Conv1d, no activation
+        dropout=0.5, act=None,  # TAP: Conv1d + BN + Dropout + Conv1d, no activation
         loss=dict(type='Poly1FocalLoss', epsilon=1.0, alpha=0.25, gamma=2.0,
                   input='log_softmax')),
     restrict_to_category=True,

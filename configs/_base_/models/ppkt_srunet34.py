@@ -1,4 +1,5 @@
-# PPKT (ppkt.md §1-2): frozen ImageNet ResNet-50 teacher (layer4, 2048 x H/32 x W/32),
+# PPKT (docs/methods/ppkt.md, 'Overview'): frozen ImageNet ResNet-50 teacher (layer4,
+# 2048 x H/32 x W/32),
 # trainable UPL (1x1 conv 2048->128 + bilinear x32), SR-UNet34 student (96-d voxel
 # features) with a 96->128 linear projection, PPNCE over K pairs at tau 0.04.
 # Teacher weights: torchvision's IMAGENET1K_V1 ResNet-50 by the URL torchvision publishes
@@ -15,8 +16,8 @@ model = dict(
     upl=dict(type='UpsamplingProjection', in_channels=2048, out_channels=128, scale=32),
     loss=dict(type='PPNCELoss', temperature=0.04, normalize=True),
     projection_channels=128,
-    projection='linear',        # [UNVERIFIED] form of the 3D projection (ppkt.md §2.4)
+    projection='linear',        # [UNVERIFIED] form of the 3D projection (docs/methods/ppkt.md)
     num_pairs=4096,             # [UNVERIFIED] K (PointContrast / SLidR value)
-    one_pixel_per_voxel=True,   # [UNVERIFIED] pairing option (b), ppkt.md §2.1
+    one_pixel_per_voxel=True,   # [UNVERIFIED] pairing option (b), docs/methods/ppkt.md
     voxel_size=0.025,
     data_preprocessor=dict(type='PPKTDataPreprocessor'))

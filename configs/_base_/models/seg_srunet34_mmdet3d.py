@@ -4,7 +4,7 @@
 # Backbone keys equal crosspt's SRUNet (PPKT's `backbone.`), so a PPKT checkpoint loads
 # with every key matched; the reporting loader is spelt 'crosspt.Pretrained' in this
 # mmdet3d-scoped config.  Input features: RGB / 255 (NormalizePointsColor), 2 cm voxels,
-# fine-tuning BN momentum 0.02 (ppkt.md §2.4).
+# fine-tuning BN momentum 0.02 (docs/methods/ppkt.md, '3D student').
 model = dict(
     type='EncoderDecoder3D',
     data_preprocessor=dict(type='Det3DDataPreprocessor'),

@@ -1,4 +1,5 @@
-# TAP's backbone-independent parts (tap.md §2).  A backbone config adds
+# TAP's backbone-independent parts (docs/methods/tap.md, 'Pipeline and tensor shapes').
+# A backbone config adds
 # `model.backbone` and sets `model.memory_builder.in_channels` to the backbone's
 # per-centre feature width (required: there is no default).
 model = dict(

@@ -1,7 +1,8 @@
-# TAP with the 3DETR encoder (downstream.md §1.4: one set-abstraction pre-encoder, then
+# TAP with the 3DETR encoder (docs/methods/3detr.md, 'Model': one set-abstraction
+# pre-encoder, then
 # 3 pre-norm Transformer layers, d 256), so 3DETR detection can start from a
 # TAP-pretrained encoder (the TAP paper pretrains the 3DETR encoder on ShapeNet; the
-# specs give no recipe for it).  Choices [not in the specs], each a key below:
+# sources give no recipe for it).  Choices [UNVERIFIED], each a key below:
 #   - xyz only (in_channels=0, the preprocessor keeps 0 feature channels): ScanNet 3DETR
 #     reads xyz only, so the pre-trained first SA layer fits the detector unchanged;
 #   - 512 pre-encoder centres on 1024-point objects (the detector uses 2048 on 40k-point

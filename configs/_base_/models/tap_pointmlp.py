@@ -1,4 +1,5 @@
-# TAP with the published PointMLP (tap.md §4): 1024-d features at 64 centres.
+# TAP with the published PointMLP (docs/methods/tap.md, 'PointMLP'): 1024-d features at
+# 64 centres.
 _base_ = ['./tap.py']
 model = dict(
     backbone=dict(

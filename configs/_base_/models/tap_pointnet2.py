@@ -1,4 +1,5 @@
-# TAP with PointNet++ (tap.md §4): pre-training form of stage 3 ('local', strides 2/4/2),
+# TAP with PointNet++ (docs/methods/tap.md, 'PointNet++'): pre-training form of stage 3
+# ('local', strides 2/4/2),
 # 1024-d features at 64 centres.  Fine-tuning uses stage3='global' with the same weights.
 _base_ = ['./tap.py']
 model = dict(

@@ -1,4 +1,5 @@
-# TAP with the standard Transformer (tap.md §4): 384-d tokens at 256 FPS centres
+# TAP with the standard Transformer (docs/methods/tap.md, 'Standard Transformer'): 384-d
+# tokens at 256 FPS centres
 # (ball query r = 0.1, 32 points).  The Transformer reads xyz only: the data
 # preprocessor keeps the first 3 feature channels of xyz + height, as TAP's training
 # loop does (x[:, :, :in_channels]).

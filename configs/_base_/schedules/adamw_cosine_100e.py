@@ -1,4 +1,5 @@
-# TAP pre-training schedule (tap.md §5.1-5.2): AdamW, cosine per epoch, grad clip 10.
+# TAP pre-training schedule (docs/methods/tap.md, 'Pre-training recipe'): AdamW, cosine
+# per epoch, grad clip 10.
 # No weight decay on 1-D parameters and biases (openpoints filter_bias_and_bn).
 optim_wrapper = dict(
     type='OptimWrapper',

@@ -1,4 +1,5 @@
-# 3DETR's ScanNet schedule (downstream.md §1.2): AdamW lr 5e-4, weight decay 0.1 on every
+# 3DETR's ScanNet schedule (docs/methods/3detr.md, 'Training recipe'): AdamW lr 5e-4,
+# weight decay 0.1 on every
 # parameter, gradient clipping at L2 norm 0.1, linear warm-up from 1e-6 over 9 epochs,
 # then cosine decay to 1e-6 over the whole run; 1080 epochs, batch 8, evaluation every
 # 10 epochs.

@@ -1,4 +1,5 @@
-# PPKT pre-training schedule (ppkt.md §3.2): SGD lr 0.5, weight decay 1e-4, batch 24
+# PPKT pre-training schedule (docs/methods/ppkt.md, 'Pre-training recipe'): SGD lr 0.5,
+# weight decay 1e-4, batch 24
 # frames, 60,000 iterations on one GPU.  Momentum 0.9 / dampening 0.1 (PointContrast,
 # SLidR) and the cosine decay (SLidR's PPKT) are [UNVERIFIED] for PPKT.
 max_iters = 60000

@@ -1,6 +1,7 @@
-# Sparse-conv ScanNet segmentation fine-tuning (PPKT: 4 GPUs, 15k iterations,
-# ppkt.md §4.4).  PPKT's other ScanNet hyper-parameters are not published; these follow
-# the author's S3DIS fine-tuning config (ppkt.md §4.1): SGD lr 0.1, momentum 0.9,
+# Sparse-conv ScanNet segmentation fine-tuning (PPKT: 4 GPUs, 15k iterations;
+# docs/methods/ppkt.md, 'ScanNet semantic segmentation').  PPKT's other ScanNet
+# hyper-parameters are not published; these follow the author's S3DIS fine-tuning config
+# (docs/methods/ppkt.md, 'S3DIS'): SGD lr 0.1, momentum 0.9,
 # dampening 0.1, weight decay 1e-4, poly decay (power 0.9) to 0 over max_iters.
 max_iters = 15000
 optim_wrapper = dict(

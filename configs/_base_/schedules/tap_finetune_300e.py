@@ -1,4 +1,5 @@
-# TAP fine-tuning schedule (tap.md §5.3, ScanObjectNN): AdamW lr 5e-4, wd 0.05,
+# TAP fine-tuning schedule (docs/methods/tap.md, 'ScanObjectNN fine-tuning'): AdamW
+# lr 5e-4, wd 0.05,
 # 10 warm-up epochs linear from 1e-6, cosine to 1e-6 over 300 epochs (stepped per epoch),
 # grad clip 10; no weight decay on 1-D parameters and biases (openpoints
 # filter_bias_and_bn).  Scheduler note: openpoints' timm cosine does not shift t after

@@ -1,4 +1,5 @@
-# TAP ShapeNetPart fine-tuning schedule (tap.md §5.4): AdamW lr 1e-3, wd 1e-4,
+# TAP ShapeNetPart fine-tuning schedule (docs/methods/tap.md, 'ShapeNetPart fine-tuning'):
+# AdamW lr 1e-3, wd 1e-4,
 # 300 epochs, lr x0.1 at epochs 210 and 270, no warm-up, grad clip 1.
 max_epochs = 300
 optim_wrapper = dict(

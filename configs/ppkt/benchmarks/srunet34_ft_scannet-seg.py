@@ -1,5 +1,6 @@
 # ScanNet v2 semantic segmentation, SR-UNet34 initialised from a PPKT checkpoint
-# (configs/ppkt/srunet34_scannet.py).  PPKT's protocol (ppkt.md §4.4): 15k iterations on
+# (configs/ppkt/srunet34_scannet.py).  PPKT's protocol (docs/methods/ppkt.md, 'ScanNet
+# semantic segmentation'): 15k iterations on
 # 4 GPUs; every pretrained weight loads, the classifier starts from scratch.
 #   CROSSPT_PRETRAINED=work_dirs/srunet34_scannet/iter_60000.pth \
 #     bash tools/dist_train.sh configs/ppkt/benchmarks/srunet34_ft_scannet-seg.py 4

@@ -1,7 +1,8 @@
 # A small 2D teacher for the embedded PPKT demo: ResNet-18 at width 32 (torchvision layout,
 # base_channels 32 instead of 64) + a 1x1-conv head on layer4, trained for 20-class
 # ScanNet-benchmark semantic segmentation on the rendered frames of the synthetic scenes.
-# PPKT's real teacher is an ImageNet ResNet-50 (ppkt.md §2.2); none can be downloaded
+# PPKT's real teacher is an ImageNet ResNet-50 (docs/methods/ppkt.md, '2D teacher'); none
+# can be downloaded
 # here, so crosspt trains one whose layer4 has learned the semantics of synthetic rooms.
 #
 #   python tools/train.py configs/ppkt/teacher2d/resnet18-w32_synthetic-seg.py

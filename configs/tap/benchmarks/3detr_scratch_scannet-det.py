@@ -1,5 +1,6 @@
 # ScanNet v2 detection (18 classes, AP@0.25 / AP@0.5) with 3DETR from scratch: the
-# published recipe (downstream.md §1.2; batch 8, 1080 epochs, 40,000 xyz points, 256
+# published recipe (docs/methods/3detr.md, 'Training recipe'; batch 8, 1080 epochs,
+# 40,000 xyz points, 256
 # queries).  Paper numbers for reference (not crosspt runs): 62.7 / 37.5 (paper),
 # 62.1 / 37.9 (released checkpoint).
 #   bash tools/dist_train.sh configs/tap/benchmarks/3detr_scratch_scannet-det.py 1

@@ -1,5 +1,6 @@
 # Fine-tune a TAP-pre-trained PointMLP on ModelNet40 (2048-point h5, first 1024 points;
-# downstream.md §3.1) with the TAP fine-tuning recipe.  TAP publishes no ModelNet40 number;
+# docs/methods/benchmarks.md, 'ModelNet40') with the TAP fine-tuning recipe.  TAP publishes
+# no ModelNet40 number;
 # PointMLP from scratch (README): 94.1 OA / 91.5 mAcc without voting.
 #   CROSSPT_PRETRAINED=PATH bash tools/dist_train.sh configs/tap/benchmarks/pointmlp_ft_modelnet40.py 8
 #   python tools/test.py configs/tap/benchmarks/pointmlp_ft_modelnet40.py CKPT --tta   # 10 votes

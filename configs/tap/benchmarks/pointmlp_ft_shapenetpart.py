@@ -1,4 +1,5 @@
-# Fine-tune a TAP-pre-trained PointMLP part segmentor on ShapeNetPart (tap.md §5.4):
+# Fine-tune a TAP-pre-trained PointMLP part segmentor on ShapeNetPart
+# (docs/methods/tap.md, 'ShapeNetPart fine-tuning'):
 # AdamW 1e-3, wd 1e-4, 300 epochs (x0.1 at 210, 270), batch 16, Poly-1 focal loss,
 # refinement; instance mIoU selects the checkpoint; the final test uses 10 votes:
 #   CROSSPT_PRETRAINED=PATH bash tools/dist_train.sh configs/tap/benchmarks/pointmlp_ft_shapenetpart.py 8
@@ -19,6 +20,6 @@ pretrained = '{{$CROSSPT_PRETRAINED:none}}'
 model = dict(
     backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.',
                                 # 6-d xyz + normals input vs the pre-trained 4-d
-                                # xyz + height embedding: not loaded (tap.md §5.4)
+                                # xyz + height embedding: not loaded, as in TAP
                                 ignore_keys=['embedding.net.0.weight'])))
 default_hooks = dict(checkpoint=dict(save_best='partseg/instance_miou', rule='greater'))

@@ -19,7 +19,7 @@ model = dict(
         de_dims=(256, 128, 64, 64), de_blocks=(1, 1, 1, 1), gmp_dim=32, cls_dim=32,
         init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.',
                       # 6-d xyz + normals input vs the pre-trained 4-d xyz + height
-                      # embedding: not loaded (tap.md §5.4)
+                      # embedding: not loaded, as in TAP
                       ignore_keys=['embedding.net.0.weight'])),
     head=dict(in_channels=64 + 32 + 32))
 default_hooks = dict(checkpoint=dict(save_best='partseg/instance_miou', rule='greater'),

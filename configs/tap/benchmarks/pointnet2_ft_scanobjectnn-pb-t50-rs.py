@@ -1,4 +1,5 @@
-# Fine-tune a TAP-pre-trained PointNet++ on ScanObjectNN PB_T50_RS (tap.md §5.3):
+# Fine-tune a TAP-pre-trained PointNet++ on ScanObjectNN PB_T50_RS
+# (docs/methods/tap.md, 'ScanObjectNN fine-tuning'):
 # AdamW 5e-4, 300 epochs, batch 32, label smoothing 0.3; best test OA is reported.
 # TAP paper number (README): 86.8 OA.  Not reproduced here (no GPU, no data).
 #   CROSSPT_PRETRAINED=PATH bash tools/dist_train.sh configs/tap/benchmarks/pointnet2_ft_scanobjectnn-pb-t50-rs.py 8

@@ -26,7 +26,7 @@ val_dataloader = dict(dataset=dict(way=5, shot=10))
 test_dataloader = val_dataloader
 val_evaluator = dict(num_classes=5)
 test_evaluator = val_evaluator
-# Few-shot schedule [UNVERIFIED, not in the fact sheets]: the TAP fine-tuning recipe over
+# Few-shot schedule [UNVERIFIED, no checked source]: the TAP fine-tuning recipe over
 # 150 epochs (10 warm-up).
 max_epochs = 150
 param_scheduler = [

@@ -1,5 +1,6 @@
 # Fine-tune a TAP-pre-trained standard Transformer on ModelNet40 (modelnet40_normal_resampled,
-# 1024 FPS points; downstream.md §3.1) with the TAP fine-tuning recipe.  TAP publishes no
+# 1024 FPS points; docs/methods/benchmarks.md, 'ModelNet40') with the TAP fine-tuning
+# recipe.  TAP publishes no
 # ModelNet40 number; Point-BERT (README): 92.67 OA, 93.24 with voting, at 1k points.
 #   CROSSPT_PRETRAINED=PATH bash tools/dist_train.sh configs/tap/benchmarks/transformer_ft_modelnet40.py 8
 _base_ = [

@@ -1,4 +1,5 @@
-# Fine-tune a TAP-pre-trained standard Transformer on ScanObjectNN OBJ_ONLY (tap.md §5.3):
+# Fine-tune a TAP-pre-trained standard Transformer on ScanObjectNN OBJ_ONLY
+# (docs/methods/tap.md, 'ScanObjectNN fine-tuning'):
 # AdamW 5e-4, 300 epochs, batch 32, label smoothing 0.3; best test OA is reported.
 # TAP paper number (README): 89.5 OA.  Not reproduced here (no GPU, no data).
 #   CROSSPT_PRETRAINED=PATH bash tools/dist_train.sh configs/tap/benchmarks/transformer_ft_scanobjectnn-obj-only.py 8

@@ -1,4 +1,5 @@
-"""Per-frame transforms of PPKT pre-training (ppkt.md §2.1, §3.3, §9.1), numpy only.
+"""Per-frame transforms of PPKT pre-training, numpy only (docs/methods/ppkt.md,
+'Pixel-point pairing' and 'Augmentations').
 
 A sample is one RGB-D frame.  Every valid-depth pixel becomes one point, so the
 pixel <-> point pairing is free; the transforms below keep it valid while they change
@@ -140,7 +141,8 @@ def _probability(value: float, owner: str) -> float:
 # ---------------------------------------------------------------------------- loading
 @TRANSFORMS.register_module()
 class LoadRGBDFrame(BaseTransform):
-    """Read one RGB-D frame and back-project its valid depth pixels (ppkt.md §2.1).
+    """Read one RGB-D frame and back-project its valid depth pixels (docs/methods/ppkt.md,
+    'Back-projection').
 
     Reads from ``results`` (the data info of :class:`ScanNetFramesDataset`):
     ``img_path``, ``depth_path``, ``intrinsic`` (3x3 or 4x4 depth intrinsics) and, with
@@ -205,7 +207,8 @@ class LoadRGBDFrame(BaseTransform):
 @TRANSFORMS.register_module()
 class RandomHorizontalFlip2D(BaseTransform):
     """Mirror the image left-right with probability ``prob``: ``img[:, ::-1]`` and
-    ``col -> W - 1 - col`` for every pair (SLidR ``FlipHorizontal``, ppkt.md §3.3).
+    ``col -> W - 1 - col`` for every pair (SLidR ``FlipHorizontal``; docs/methods/ppkt.md,
+    'Augmentations').
     Sets ``results['flip']``."""
 
     def __init__(self, prob: float = 0.5) -> None:
@@ -235,7 +238,8 @@ class RandomResizedCrop2D(BaseTransform):
     ``scale``, aspect ratio (width / height) log-uniform in ``ratio``; a box that does
     not fit is redrawn (up to 100 times, then the largest box of the middle ratio that
     fits is used).  The defaults are SLidR's PPKT-on-LiDAR values (crop to 224x416,
-    ratio 14/9..17/9 brackets 416/224; ppkt.md §3.3) — PPKT's own "random resize"
+    ratio 14/9..17/9 brackets 416/224; docs/methods/ppkt.md, 'Augmentations') — PPKT's
+    own "random resize"
     parameters are [UNVERIFIED]; keep ``ratio`` around ``size[1] / size[0]`` to avoid
     stretching (e.g. ``size=(480, 640), ratio=(1.2, 1.47)``).
 
@@ -384,7 +388,8 @@ class RandomRotation3D(BaseTransform):
 
     ``axis`` = 'z' (default: up axis of ScanNet world coordinates), 'x' or 'y', or
     'random': an axis drawn uniformly on the sphere (PointContrast's 360 degree rotation
-    about a random axis).  PPKT's rotation parameters are [UNVERIFIED] (ppkt.md §10.7).
+    about a random axis).  PPKT's rotation parameters are [UNVERIFIED]
+    (docs/methods/ppkt.md, 'Augmentations').
     """
 
     AXES = {'x': (1.0, 0.0, 0.0), 'y': (0.0, 1.0, 0.0), 'z': (0.0, 0.0, 1.0)}
@@ -445,7 +450,7 @@ class ElasticDistortion3D(BaseTransform):
     trilinearly interpolated, times ``magnitude``); applied with probability ``prob``
     (0.95 there).  Units: granularity in the points' unit (metres), as when the
     distortion runs on metric coordinates before voxelisation; PPKT's values are
-    [UNVERIFIED] (ppkt.md §3.3, §10.7).  Point order is unchanged."""
+    [UNVERIFIED] (docs/methods/ppkt.md, 'Augmentations').  Point order is unchanged."""
 
     def __init__(self, params: Sequence[Sequence[float]] = ((0.2, 0.4), (0.8, 1.6)),
                  prob: float = 0.95) -> None:
@@ -494,7 +499,8 @@ class VoxelizePairs(BaseTransform):
     int64 (voxel of every point), ``feats`` (V, C) float32 and ``pair_voxel`` (P',)
     int64, filtering ``pair_point`` / ``pair_pixel`` to the same P' pairs.
 
-    Pairing (ppkt.md §2.1, [UNVERIFIED] which PPKT used):
+    Pairing (docs/methods/ppkt.md, 'Pairing after voxelisation'; [UNVERIFIED] which PPKT
+    used):
     ``one_pixel_per_voxel=True`` (option (b), PointContrast's one point per voxel) keeps
     only the pairs of kept points, so a voxel has at most one pixel (a voxel whose kept
     point lost its pixel in the 2D crop gets none); ``False`` (option (a), SLidR) maps

@@ -1,4 +1,5 @@
-"""Per-sample transforms of TAP pre-training (tap.md §3.2), numpy only.
+"""Per-sample transforms of TAP pre-training (docs/methods/tap.md, 'Per-sample
+processing'), numpy only.
 
 Typical pipeline (``configs/_base_/datasets/shapenet55_views.py``)::
 

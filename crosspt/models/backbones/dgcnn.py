@@ -2,7 +2,8 @@
 
 One self-contained file, pure PyTorch on top of ``crosspt.ops``.
 
-TAP configuration (tap.md §4, downstream.md §4.3): ``in_channels 4`` (xyz + height),
+TAP configuration (docs/methods/tap.md, 'DGCNN'; the original: docs/methods/benchmarks.md,
+'DGCNN'): ``in_channels 4`` (xyz + height),
 ``channels 64``, ``n_blocks 5``, ``k 20``, BatchNorm, LeakyReLU(0.2), conv order
 conv-norm-act, no conv bias (BN follows).
 
@@ -24,7 +25,7 @@ module          channels               graph
 
 Parameters: 617,984 for ``in_channels=4`` (convs + BN affine).
 
-Key names follow the public openpoints source (not the spec sheets), so openpoints
+Key names follow the public openpoints source, so openpoints
 weights load by name: ``head.gconv.nn.{0,1}.*``, ``backbone.{i}.gconv.nn.{0,1}.*``
 (``nn.0`` the Conv2d, ``nn.1`` the BatchNorm2d) and ``fusion_block.{0,1}.*`` (Conv1d,
 BatchNorm1d).

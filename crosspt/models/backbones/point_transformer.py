@@ -1,4 +1,5 @@
-"""Point-BERT "standard Transformer" as TAP uses it (tap.md §4, downstream.md §4.4/§4.5).
+"""Point-BERT "standard Transformer" as TAP uses it (docs/methods/tap.md, 'Standard
+Transformer'; Point-BERT's own: docs/methods/benchmarks.md, 'Point-BERT standard Transformer').
 
 One self-contained file.  Parameter names follow the public TAP code so released weights
 map by name: ``encoder.first_conv.*``, ``encoder.second_conv.*``, ``reduce_dim.*``,

@@ -1,4 +1,5 @@
-"""PointMLP part-segmentation backbone (TAP's ``PointMLPPartSegmentor``, tap.md §5.4).
+"""PointMLP part-segmentation backbone (TAP's ``PointMLPPartSegmentor``;
+docs/methods/tap.md, 'ShapeNetPart fine-tuning').
 
 Encoder: exactly :class:`PointMLP` (subclassed, so the parameter names ``embedding.net.*``,
 ``local_grouper_list.{i}.*``, ``pre_blocks_list.{i}.*``, ``pos_blocks_list.{i}.*`` are

@@ -16,7 +16,8 @@ Each set-abstraction (SA) stage
 A GroupAll stage (PointNet++ ``group_all``) instead groups every point into one centre at
 the origin, so its relative xyz is the absolute xyz.
 
-Channels (TAP defaults, ``in_channels=4`` = xyz + height; tap.md §4, downstream.md §4.2):
+Channels (TAP defaults, ``in_channels=4`` = xyz + height; docs/methods/tap.md, 'PointNet++';
+the original: docs/methods/benchmarks.md, 'PointNet++'):
 
 =======  =============  ===================  ===========================
 stage    first conv in  MLP                  points (1024 input)
@@ -35,8 +36,8 @@ SA3      3 + 256 = 259  256, 512, 1024       128 -> 64 (r 0.2, K 32) or -> 1 (Gr
   output centre is the origin (zeros), the convention of PointNet++ ``group_all``.
   The last entries of ``strides``/``radius``/``num_samples`` are ignored (may be None).
 
-Key names.  The specs give no parameter names for TAP's PointNet++, so this module uses
-its own: ``sa_modules.{i}.mlp.{j}.conv.weight`` and
+Key names.  No checked source gives parameter names for TAP's PointNet++, so this module
+uses its own: ``sa_modules.{i}.mlp.{j}.conv.weight`` and
 ``sa_modules.{i}.mlp.{j}.bn.{weight,bias,running_mean,running_var,num_batches_tracked}``
 (convs have no bias by default, since BN follows).  Both ``stage3`` forms have identical
 keys and shapes, so a pre-trained state dict loads strictly into the fine-tuning form.

@@ -1,7 +1,7 @@
 """SR-UNet: the sparse residual 3D U-Net student of PPKT (MinkowskiEngine ``Res16UNet34C``).
 
 Pure PyTorch on top of :mod:`crosspt.ops.sparse_conv`.  Defaults give SR-UNet34
-(ppkt.md §2.4); ``layers=(2, 2, 2, 2, 2, 2, 2, 2)`` gives SR-UNet18.
+(docs/methods/ppkt.md, '3D student'); ``layers=(2, 2, 2, 2, 2, 2, 2, 2)`` gives SR-UNet18.
 
 ===========  ==========  ====================================================  ==========
 stage        stride out  layers                                                channels
@@ -20,11 +20,11 @@ head         1           conv 1x1 (bias)                                       9
 - The transposed convs upsample onto the cached encoder coordinates, so the output has
   exactly the input coordinates.
 
-The spec states stem k3, the stage/plane/block lists, the skip concatenation, the 96-d
-output and the 1x1 head.  The BN + ReLU after the stride-2 encoder conv, the width of that
-conv and the 1x1 projection shortcut follow the usual MinkowskiEngine ResNet layout and
-are [UNVERIFIED] against the spec.  BN momentum defaults to 0.05 (PointContrast/SLidR
-pretraining configs; 0.02 for fine-tuning).
+docs/methods/ppkt.md, '3D student', states stem k3, the stage/plane/block lists, the skip
+concatenation, the 96-d output and the 1x1 head.  The BN + ReLU after the stride-2 encoder
+conv, the width of that conv and the 1x1 projection shortcut follow the usual
+MinkowskiEngine ResNet layout and are [UNVERIFIED] against PPKT.  BN momentum defaults to
+0.05 (PointContrast/SLidR pretraining configs; 0.02 for fine-tuning).
 """
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -93,7 +93,7 @@ class SRUNet(BaseModule):
         stem_channels: stem width (INIT_DIM, 32).
         planes: widths of enc1..enc4 then dec1..dec4.
         layers: BasicBlocks per stage, same order as ``planes``.
-        stem_kernel_size: stem conv kernel (3 for PPKT, ppkt.md §2.4).
+        stem_kernel_size: stem conv kernel (3 for PPKT, docs/methods/ppkt.md, '3D student').
         bn_momentum: PyTorch-convention BN momentum.
         backend: sparse conv backend of every conv: 'torch' (default, trainable on CPU and
             CUDA) or 'spconv' (spconv 2.x layers, same parameters and state dict; on CPU

@@ -1,4 +1,5 @@
-"""Classification head and its label-smoothed cross-entropy (tap.md §4.1)."""
+"""Classification head and its label-smoothed cross-entropy (docs/methods/tap.md,
+'Classification head')."""
 from typing import Dict, Sequence
 
 import torch

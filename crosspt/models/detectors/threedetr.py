@@ -1,7 +1,7 @@
 """3DETR: an end-to-end Transformer detector for 3D point clouds (Misra et al., ICCV 2021).
 
-Written from the facts of downstream.md §1.4-1.6; every number there is a constructor
-argument with the spec value as default.  Pure PyTorch on top of ``crosspt.ops``.
+Implements docs/methods/3detr.md ('Model' to 'Evaluation'); every number there is a
+constructor argument with that value as default.  Pure PyTorch on ``crosspt.ops``.
 
 Pipeline (shapes for the ScanNet defaults, ``B`` scenes of ``N`` points with ``C`` extra
 feature channels after xyz):
@@ -316,11 +316,13 @@ class ThreeDETREncoder(BaseModule):
             (256, 4, 128, 0.1, relu).  3DETR-m trains with dropout 0.3.
         num_layers: encoder layers (3).
         masking_radius: per-layer attention radius in metres for the masked variant
-            (0.4, 0.8, 1.2): point i attends to j only if ``|p_i - p_j| < radius``.
+            (0.4, 0.8, 1.2): point i attends to j only if ``|p_i - p_j| < radius``.  The
+            released 3DETR-m is effectively (0.16, 0.64, 1.44) (docs/methods/3detr.md,
+            'Masking radii').
         interim_npoints, interim_radius, interim_nsample, interim_mlp: the masked
             variant's down-sampling SA (1024, 0.4, 32, (256, 256, 256)).
         downsample_after_layer: index of the encoder layer followed by that SA (0).
-        final_norm: apply a LayerNorm to the encoder output (not in the spec; off).
+        final_norm: apply a LayerNorm to the encoder output (the release has none; off).
         output_format: ``'tuple'`` -> ``(xyz, feats, inds)``; ``'dict'`` ->
             ``dict(centers, features, global_features, indices)`` (the interface of
             crosspt's other backbones, e.g. for TAP pre-training).

@@ -1,6 +1,6 @@
 """3DETR set criterion: box utilities, Hungarian matcher and per-decoder-layer losses.
 
-Facts implemented (downstream.md §1.4-1.6):
+Facts implemented (docs/methods/3detr.md, 'Matching and losses'):
 
 - Boxes are ``[cx, cy, cz, dx, dy, dz(, yaw)]`` in metres, ``(cx, cy, cz)`` the box centre.
   Centres are normalised to [0, 1] by the per-scene xyz min/max; sizes are divided by the
@@ -130,10 +130,10 @@ class ThreeDETRHungarianMatcher(nn.Module):
     """One-to-one query/GT assignment minimising the 3DETR matching cost.
 
     Args:
-        cost_giou: weight of ``-GIoU`` (spec 2).
-        cost_class: weight of ``-p(gt class)`` (spec 1).
-        cost_center: weight of the L1 distance of normalised centres (spec 0).
-        cost_objectness: weight of ``-objectness`` (spec 0).
+        cost_giou: weight of ``-GIoU`` (3DETR: 2).
+        cost_class: weight of ``-p(gt class)`` (3DETR: 1).
+        cost_center: weight of the L1 distance of normalised centres (3DETR: 0).
+        cost_objectness: weight of ``-objectness`` (3DETR: 0).
     """
 
     def __init__(self, cost_giou: float = 2.0, cost_class: float = 1.0,
@@ -190,7 +190,7 @@ class ThreeDETRCriterion(nn.Module):
     Args:
         num_classes: K object classes (the logits have K + 1 columns, last = no object).
         num_angle_bins: heading bins (ScanNet 1).
-        matcher: :class:`ThreeDETRHungarianMatcher` config (spec weights by default).
+        matcher: :class:`ThreeDETRHungarianMatcher` config (3DETR's weights by default).
         loss_weights: weights of ``cls, center, size, giou, angle_cls, angle_reg``.
         no_object_weight: cross-entropy class weight of the no-object class.
         huber_delta: Huber delta of the angle residual loss.

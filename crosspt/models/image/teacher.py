@@ -1,4 +1,4 @@
-"""PPKT's frozen 2D teacher (ppkt.md §2.2): a torchvision-layout ResNet whose last
+"""PPKT's frozen 2D teacher (docs/methods/ppkt.md, '2D teacher'): a torchvision-layout ResNet whose last
 requested stage (layer4 by default: 2048 channels at stride 32 for ResNet-50, i.e.
 15x20 for a 480x640 image) is the feature map the UpSampling Projection Layer reads.
 

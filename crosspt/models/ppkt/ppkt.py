@@ -132,11 +132,13 @@ class PPKT(PointAlgorithm):
         loss: ``PPNCELoss`` (tau = 0.04).
         projection_channels: width of the 3D projection (128).
         projection: 'linear' (one 96->128 layer, the simplest reading of the paper) or
-            'mlp' (Linear-BN-ReLU-Linear); the form is [UNVERIFIED] (ppkt.md §2.4).
+            'mlp' (Linear-BN-ReLU-Linear); the form is [UNVERIFIED] (docs/methods/ppkt.md,
+            '3D projection').
         num_pairs: K sampled pairs per batch (4096; [UNVERIFIED], PointContrast/SLidR's
             value); fewer when the batch has fewer pairs.
         one_pixel_per_voxel: sample at most one pixel per voxel (so duplicate pixels of
-            a voxel never act as each other's negatives; ppkt.md §2.5).
+            a voxel never act as each other's negatives; docs/methods/ppkt.md, 'Pairing after
+            voxelisation').
         voxel_size: metres per voxel of the packed coordinates (for reference only).
         eval_seed: seed of the pairs :meth:`predict` samples per frame (the same pairs at
             every validation, whatever the batch).

@@ -1,4 +1,4 @@
-"""PPKT's point-to-pixel InfoNCE (PPNCE, ppkt.md §2.5)."""
+"""PPKT's point-to-pixel InfoNCE (PPNCE; docs/methods/ppkt.md, 'PPNCE loss')."""
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -15,7 +15,7 @@ class PPNCELoss(nn.Module):
     Args:
         temperature: tau (PPKT: 0.04).
         normalize: L2-normalise both sides first (tau = 0.04 presumes cosine
-            similarities; ppkt.md §2.3 marks it [UNVERIFIED] for PPKT).
+            similarities; [UNVERIFIED] for PPKT, docs/methods/ppkt.md, 'PPNCE loss').
         loss_weight: multiplier.
     """
 

@@ -1,4 +1,5 @@
-"""PPKT's UpSampling Projection Layer (UPL, ppkt.md §2.3), evaluated only where needed.
+"""PPKT's UpSampling Projection Layer (UPL), evaluated only where needed
+(docs/methods/ppkt.md, 'UpSampling Projection Layer').
 
 UPL = 1x1 conv ``C_in -> C_out`` (with bias) on the frozen teacher's last feature map,
 then bilinear upsampling by ``scale`` (``align_corners=True``, as in SLidR's PPKT head).

@@ -1,4 +1,5 @@
-"""Per-point classification losses for part segmentation (tap.md §5.4).
+"""Per-point classification losses for part segmentation (docs/methods/tap.md,
+'ShapeNetPart fine-tuning').
 
 Both take channel-last scores ``(..., K)`` (e.g. ``(B, N, K)``) and integer labels of
 the leading shape ``(...)`` (e.g. ``(B, N)``).
@@ -72,7 +73,8 @@ class Poly1FocalLoss(nn.Module):
         epsilon, alpha, gamma: 1.0, 0.25, 2.0 as in TAP's ShapeNetPart config.
         input: ``'logits'`` applies the loss to the raw scores; ``'log_softmax'``
             first takes ``log_softmax`` over the classes, as TAP does (its model returns
-            log-probabilities and the loss is applied to them, tap.md §5.4 [QUIRK]; then
+            log-probabilities and the loss is applied to them, a quirk listed in
+            docs/methods/tap.md, 'Quirks of the released code'; then
             every ``p <= 0.5``).
         reduction: 'mean', 'sum' or 'none' (returns the (..., K) elements).
         loss_weight: multiplies the loss.

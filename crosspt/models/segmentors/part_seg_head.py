@@ -1,4 +1,5 @@
-"""Per-point part classifier (tap.md §5.4) that owns its loss."""
+"""Per-point part classifier that owns its loss (docs/methods/tap.md, 'ShapeNetPart
+fine-tuning')."""
 from typing import Dict, Optional
 
 import torch
@@ -21,7 +22,8 @@ class PartSegHead(BaseModule):
         hidden_channels: 128.
         dropout: 0.5.
         act: 'relu' (default) or ``None``; TAP's / PointMLP's classifier has no
-            activation between BN and dropout (tap.md §5.4), ``act=None`` reproduces it.
+            activation between BN and dropout (docs/methods/tap.md, 'ShapeNetPart
+            fine-tuning'), ``act=None`` reproduces it.
         loss: loss config applied to the logits (default cross-entropy; TAP uses
             ``dict(type='Poly1FocalLoss', input='log_softmax')``).
     """
