@@ -176,3 +176,16 @@ def test_pack_part_segmentation_sample():
     with pytest.raises(KeyError, match="PackPartSegInputs.*'gt_part'"):
         PackPartSegInputs(feature_keys=('points',))(dict(points=np.zeros((3, 3), np.float32),
                                                          category=1))
+
+
+def test_load_object_points_axis_order_turns_y_up_into_tap_frame():
+    # a cloud standing along y: x = 1, y = 10, z = 100 (and normals 0.1, 0.2, 0.3)
+    cloud = np.array([[1.0, 10.0, 100.0, 0.1, 0.2, 0.3]], np.float32)
+    out = LoadObjectPoints(axis_order=(2, 0, 1))(dict(cloud=cloud))
+    # TAP's reordering: new (x, y, z) = old (z, x, y), so the old up axis y is now z
+    np.testing.assert_array_equal(out['points'], [[100.0, 1.0, 10.0]])
+    np.testing.assert_allclose(out['normals'], [[0.3, 0.1, 0.2]])
+    same = LoadObjectPoints()(dict(cloud=cloud))
+    np.testing.assert_array_equal(same['points'], [[1.0, 10.0, 100.0]])
+    with pytest.raises(ValueError, match='axis_order'):
+        LoadObjectPoints(axis_order=(0, 0, 1))

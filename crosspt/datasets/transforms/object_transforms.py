@@ -17,7 +17,7 @@ Typical pipelines (the existing ``RandomPointScaling``, ``CenterAndNormalize``,
     ShapeNetPart train (TAP): LoadObjectPoints -> RandomSamplePoints(2048)
         -> RandomPointScaling((0.8, 1.2)) -> CenterAndNormalize(1) -> RandomJitter
         -> RandomDropNormals(0.2) -> PackPartSegInputs(('points', 'normals'))  (TAP's
-        PointMLP embeds 6 channels, xyz + normals, tap.md §5.4)
+        PointMLP embeds 6 channels, xyz + normals, docs/methods/tap.md, 'ShapeNetPart fine-tuning')
 
 Randomness comes from the global ``np.random`` state (seeded per worker by mmengine).
 A missing key raises KeyError naming the key and the transform.
@@ -84,10 +84,19 @@ class LoadObjectPoints(BaseTransform):
     Args:
         with_normals: None = normals when the cloud has 6 columns; True = require them;
             False = drop them.
+        axis_order: permutation of (0, 1, 2) applied to points and normals; new axis i =
+            old axis ``axis_order[i]``.  (2, 0, 1) turns a y-up cloud z-up, the frame TAP
+            pre-trains in (``LoadPointsFromPLY``); default: unchanged.
     """
 
-    def __init__(self, with_normals: Optional[bool] = None) -> None:
+    def __init__(self, with_normals: Optional[bool] = None,
+                 axis_order: Sequence[int] = (0, 1, 2)) -> None:
         self.with_normals = with_normals if with_normals is None else bool(with_normals)
+        order = tuple(int(a) for a in axis_order)
+        if sorted(order) != [0, 1, 2]:
+            raise ValueError(f'LoadObjectPoints: axis_order must be a permutation of (0, 1, 2), '
+                             f'got {tuple(axis_order)!r}')
+        self.axis_order = list(order)
 
     def transform(self, results: dict) -> dict:
         cloud = np.asarray(_require(results, 'cloud', self))
@@ -105,9 +114,10 @@ class LoadObjectPoints(BaseTransform):
         if self.with_normals and cloud.shape[1] != 6:
             raise ValueError(f'LoadObjectPoints: with_normals=True but the cloud of {source} '
                              f'has no normals (shape {cloud.shape})')
-        results['points'] = np.ascontiguousarray(cloud[:, :3], dtype=np.float32)
+        results['points'] = np.ascontiguousarray(cloud[:, self.axis_order], dtype=np.float32)
         if cloud.shape[1] == 6 and self.with_normals is not False:
-            results['normals'] = np.ascontiguousarray(cloud[:, 3:6], dtype=np.float32)
+            normals = cloud[:, 3:6][:, self.axis_order]
+            results['normals'] = np.ascontiguousarray(normals, dtype=np.float32)
         if 'part_labels' in results:
             parts = np.asarray(results['part_labels'])
             if parts.shape != (len(cloud),) or parts.dtype.kind not in 'iu':
@@ -117,7 +127,8 @@ class LoadObjectPoints(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(with_normals={self.with_normals})'
+        return (f'{type(self).__name__}(with_normals={self.with_normals}, '
+                f'axis_order={tuple(self.axis_order)})')
 
 
 @TRANSFORMS.register_module()
@@ -192,7 +203,7 @@ class FPSSamplePoints(BaseTransform):
 
 @TRANSFORMS.register_module()
 class FPSThenRandom(BaseTransform):
-    """TAP's ScanObjectNN training resampling (tap.md §5.3): FPS ``fps_points`` (start
+    """TAP's ScanObjectNN training resampling (docs/methods/tap.md, 'ScanObjectNN fine-tuning'): FPS ``fps_points`` (start
     index 0, so shuffle first), then a random ``num_points`` of them without replacement.
     TAP draws one random subset per batch on the GPU; here it is drawn per sample."""
 
@@ -301,7 +312,7 @@ class RandomJitter(BaseTransform):
 @TRANSFORMS.register_module()
 class RandomDropNormals(BaseTransform):
     """With probability ``p`` set ``normals`` to zero (TAP's ChromaticDropGPU zeroes the
-    normals feature, tap.md §5.4).  Writes ``results['normals_dropped']`` (bool)."""
+    normals feature, docs/methods/tap.md, 'ShapeNetPart fine-tuning').  Writes ``results['normals_dropped']`` (bool)."""
 
     def __init__(self, p: float = 0.2) -> None:
         if not 0.0 <= float(p) <= 1.0:
