@@ -15,6 +15,7 @@ from one confusion matrix over all its points (:func:`extract_point_features`,
 
 Accuracies and IoUs are fractions in [0, 1].
 """
+import copy
 import logging
 import time
 import warnings
@@ -97,11 +98,29 @@ def _log_progress(name: str, done: int, total: int, start: float, interval: int)
                   f'({time.time() - start:.1f} s)', logger='current')
 
 
+BATCHNORM_MODES = ('running', 'per_cloud')
+
+
+def _per_cloud_encoder(backbone: nn.Module):
+    """``encode(points (B, N, 3), features (B, N, C_in)) -> (B, C)``: every cloud alone
+    through a copy of ``backbone`` whose BatchNorm layers normalise with batch statistics
+    (train mode; the copy's running buffers absorb the updates)."""
+    copy_ = copy.deepcopy(backbone).eval()
+    for module in copy_.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.train()
+
+    def encode(points: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        return torch.cat([copy_(points[i:i + 1], features[i:i + 1])['global_features']
+                          for i in range(points.shape[0])])
+    return encode
+
+
 @torch.no_grad()
 def extract_global_features(model: nn.Module, dataloader,
                             data_preprocessor: Optional[nn.Module] = None,
-                            log_interval: int = 0, name: str = 'features'
-                            ) -> Tuple[np.ndarray, np.ndarray]:
+                            log_interval: int = 0, name: str = 'features',
+                            batchnorm: str = 'running') -> Tuple[np.ndarray, np.ndarray]:
     """Frozen ``global_features`` of every sample of ``dataloader``.
 
     Args:
@@ -113,10 +132,20 @@ def extract_global_features(model: nn.Module, dataloader,
         dataloader: yields ``pseudo_collate`` batches whose data samples carry
             ``gt_label`` (the config's test pipeline, ``PackPointClsInputs``).
         log_interval: log progress every that many batches (0: never).
+        batchnorm: ``'running'`` (the standard protocol: BatchNorm normalises with its
+            running statistics) or ``'per_cloud'`` (an analysis mode: each cloud is
+            encoded alone by a copy of the backbone whose BatchNorm layers use the
+            statistics of that cloud, as in training with one cloud per batch; the
+            model's own buffers are not touched).
     Returns:
         features (S, C) float32 and labels (S,) int64, in the loader's order.
     """
+    if batchnorm not in BATCHNORM_MODES:
+        raise ValueError(f'extract_global_features: batchnorm must be one of '
+                         f'{BATCHNORM_MODES}, got {batchnorm!r}')
     backbone, preprocessor = _encoder(model, data_preprocessor)
+    encode = _per_cloud_encoder(backbone) if batchnorm == 'per_cloud' else \
+        (lambda p, f: backbone(p, f)['global_features'])
     modes = [(m, m.training) for m in (backbone, preprocessor)]
     backbone.eval()
     preprocessor.eval()
@@ -127,7 +156,7 @@ def extract_global_features(model: nn.Module, dataloader,
         for i, batch in enumerate(dataloader):
             data = preprocessor(batch, False)
             inputs, samples = data['inputs'], data['data_samples']
-            out = backbone(inputs['points'], inputs['features'])['global_features']
+            out = encode(inputs['points'], inputs['features'])
             if samples is None or any('gt_label' not in s for s in samples):
                 raise KeyError(f'extract_global_features ({name}): data samples need '
                                "'gt_label'; use a pipeline ending in PackPointClsInputs")

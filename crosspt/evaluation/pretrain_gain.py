@@ -171,14 +171,15 @@ def _cell(mean: float, std: float) -> str:
 
 
 def format_table(summaries: Dict[str, Dict[str, Dict]], inits: Sequence[str],
-                 reference: str = 'random') -> str:
+                 reference: str = 'random', metric: str = 'OA') -> str:
     """Markdown table: one row per (protocol, init), one column group per budget.
 
-    ``summaries[protocol][budget][init]`` is a :func:`compare` dict (accuracy in [0, 1]);
+    ``summaries[protocol][budget][init]`` is a :func:`compare` dict (``metric``, e.g. OA
+    or mIoU, in [0, 1]);
     cells show mean ± std in %, and for inits other than ``reference`` also
     delta / pooled std and whether delta > 2 x pooled std.
     """
-    lines = ['| protocol | labels | init | seeds | OA (%) mean ± std | delta vs '
+    lines = [f'| protocol | labels | init | seeds | {metric} (%) mean ± std | delta vs '
              f'{reference} (pp) | pooled std (pp) | delta > 2 x pooled |',
              '|---|---|---|---|---|---|---|---|']
     for protocol, budgets in summaries.items():

@@ -353,3 +353,39 @@ def test_global_features_through_the_test_pipeline_equal_a_manual_forward(one_th
     assert feats.shape == (6, 256) and feats.dtype == np.float32
     with pytest.raises(ValueError, match='pass data_preprocessor='):
         lp.extract_global_features(model.backbone, dataloader)
+
+
+class BNCloudBackbone(torch.nn.Module):
+    """points (B, N, 3) -> BatchNorm1d over the points of the batch -> max over points."""
+
+    def __init__(self):
+        super().__init__()
+        self.bn = torch.nn.BatchNorm1d(3, affine=False)
+
+    def forward(self, points, features):
+        return dict(global_features=self.bn(points.transpose(1, 2)).amax(-1))
+
+
+def test_per_cloud_batchnorm_normalises_each_cloud_by_its_own_statistics():
+    torch.manual_seed(0)
+    backbone = BNCloudBackbone()
+    backbone.bn.running_mean.fill_(5.0)
+    backbone.bn.running_var.fill_(4.0)
+    clouds = [torch.randn(1, 7, 3) * (i + 1) + i for i in range(3)]
+    batch = dict(inputs=dict(points=torch.cat(clouds), features=torch.cat(clouds)),
+                 data_samples=[BaseDataElement(gt_label=torch.tensor(i)) for i in range(3)])
+    preprocessor = type('P', (torch.nn.Module,), {'forward': lambda self, d, t: d})()
+    per_cloud, labels = lp.extract_global_features(backbone, [batch], preprocessor,
+                                                   batchnorm='per_cloud')
+    running, _ = lp.extract_global_features(backbone, [batch], preprocessor)
+    for i, cloud in enumerate(clouds):          # by hand: biased variance of that cloud
+        x = cloud[0]
+        ref = ((x - x.mean(0)) / torch.sqrt(x.var(0, unbiased=False) + 1e-5)).amax(0)
+        np.testing.assert_allclose(per_cloud[i], ref.numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(running[i], ((x - 5.0) / np.sqrt(4.0 + 1e-5)).amax(0),
+                                   rtol=1e-5, atol=1e-5)
+    assert labels.tolist() == [0, 1, 2]
+    # the model's own statistics are untouched
+    assert torch.all(backbone.bn.running_mean == 5.0) and backbone.training
+    with pytest.raises(ValueError, match='batchnorm'):
+        lp.extract_global_features(backbone, [batch], preprocessor, batchnorm='batch')

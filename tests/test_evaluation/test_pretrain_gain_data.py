@@ -32,3 +32,22 @@ def test_labelled_objects_never_share_a_generator_with_pretraining_objects():
     pretraining = {state([seed, i]) for seed in range(3) for i in range(20000)}
     assert len(labelled) == 2 * 8 * 2 * 50 * 4  # every labelled key is distinct
     assert not labelled & pretraining
+
+
+def test_ppkt_pretraining_rooms_are_not_benchmark_rooms():
+    """The rooms PPKT and its 2D teacher see (configs/ppkt/*24rooms*) and the labelled
+    benchmark rooms (configs/ppkt/benchmarks/gain_*) come from different room generators:
+    every room is ``default_rng([seed, TAG_SCENE, index])`` (synthetic_scenes.py)."""
+    from crosspt.datasets.synthetic_scenes import TAG_SCENE
+    pre = Config.fromfile('configs/ppkt/srunet34_synthetic-24rooms.py').synthetic_data
+    teacher = Config.fromfile(
+        'configs/ppkt/teacher2d/resnet18-w32_synthetic-seg_24rooms.py').synthetic_data
+    assert teacher == pre
+    pretraining = {state([pre.seed, TAG_SCENE, i]) for i in range(pre.num_scenes)}
+    for name in ('gain_srunet34_scratch', 'gain_srunet34_ft', 'gain_linear-probe_srunet34'):
+        cfg = Config.fromfile(f'configs/ppkt/benchmarks/{name}_scannet-seg_synthetic.py')
+        for loader in ('train_dataloader', 'test_dataloader'):
+            gen = cfg[loader].dataset.auto_generate
+            rooms = gen.num_scenes + gen.num_val_scenes
+            labelled = {state([gen.seed, TAG_SCENE, i]) for i in range(rooms)}
+            assert len(labelled) == rooms and not labelled & pretraining, (name, loader)

@@ -55,7 +55,7 @@ from crosspt.utils import load_tool_config  # noqa: E402
 PROTOCOLS = ('linear_probe', 'finetune')
 SECTION_KEYS = ('checkpoint_prefix', 'feature_channels', 'seeds', 'labels_per_class',
                 'linear_probe', 'finetune', 'log_interval')
-PROBE_KEYS = ('classifier', 'C', 'max_iter')
+PROBE_KEYS = ('classifier', 'C', 'max_iter', 'batchnorm')
 FINETUNE_KEYS = ('steps', 'batch_size', 'lr', 'weight_decay', 'label_smoothing', 'pipeline')
 
 
@@ -156,8 +156,9 @@ class Benchmark:
         if checkpoint and init in self.cache:
             return self.cache[init]
         start, every = time.time(), self.settings['log_interval']
+        bn = self.settings['linear_probe']['batchnorm']
         feats = tuple(lp.extract_global_features(model, self.loaders[s], log_interval=every,
-                                                 name=f'{init} {s} split')
+                                                 name=f'{init} {s} split', batchnorm=bn)
                       for s in ('train', 'test'))
         log(f'{init}: features of {len(feats[0][1])} train / {len(feats[1][1])} test clouds '
             f'({time.time() - start:.1f} s)')

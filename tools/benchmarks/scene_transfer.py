@@ -64,7 +64,8 @@ def mean_std(values: List[float]) -> str:
     return f'{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}'
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[int, float]]:
+    """Runs both arms over the seeds; returns ``{arm: {seed: metric x 100}}``."""
     args = parse_args(argv)
     name = osp.splitext(osp.basename(args.pretrained_config))[0]
     work_dir = args.work_dir or osp.join('work_dirs', 'scene_transfer', name)
@@ -108,6 +109,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         f.write(text + '\n')
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
         json.dump(dict(args=vars(args), results=results), f, indent=1)
+    return results
 
 
 if __name__ == '__main__':

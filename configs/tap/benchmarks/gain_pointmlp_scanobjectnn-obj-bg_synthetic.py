@@ -50,8 +50,10 @@ pretrain_gain = dict(
     feature_channels=256,           # width of the backbone's global_features
     seeds=[0, 1, 2, 3, 4],
     labels_per_class=[1, 5, 10],
-    # frozen features, standardised with the train statistics, then a LinearSVC
-    linear_probe=dict(classifier='svm', C=0.01, max_iter=10000),
+    # frozen features, standardised with the train statistics, then a LinearSVC;
+    # batchnorm='running' is the protocol ('per_cloud': an analysis mode, see
+    # crosspt.evaluation.linear_probe.extract_global_features)
+    linear_probe=dict(classifier='svm', C=0.01, max_iter=10000, batchnorm='running'),
     # encoder + linear head end to end on the k-per-class subset, the same budget for
     # every init: AdamW, cosine decay from lr to 0, scored once after the last step
     finetune=dict(steps=20, batch_size=8, lr=1e-3, weight_decay=0.05, label_smoothing=0.0,
