@@ -1,6 +1,7 @@
 """Train a crosspt model from a config.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--partial-load]
+                                 [--auto-scale-lr] [--tensorboard]
                                  [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
 Distributed: ``bash tools/dist_train.sh CONFIG NUM_PROCS [args]`` (torchrun; CPU uses gloo).
 """
@@ -21,6 +22,7 @@ from mmengine.config import Config, DictAction
 import crosspt.engine  # noqa: F401  (safe checkpoint loader, hooks)
 from crosspt.engine import build_runner, setup_launcher
 from crosspt.engine.preflight import add_dataloader_check, check_hooks
+from crosspt.engine.visualization import add_tensorboard_backend
 from crosspt.utils import load_tool_config
 
 
@@ -40,6 +42,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help="scale the lr by (GPUs x batch_size) / the config's "
                         'auto_scale_lr.base_batch_size (linear scaling rule)')
+    parser.add_argument('--tensorboard', action='store_true',
+                        help='also log to TensorBoard (events file next to scalars.json in '
+                        '<work_dir>/<timestamp>/vis_data; needs pip install tensorboard)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. train_dataloader.batch_size=4')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
@@ -71,6 +76,8 @@ def build_cfg(args: argparse.Namespace) -> Config:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             raise KeyError(f'--auto-scale-lr: {args.config} has no auto_scale_lr.base_batch_size')
         cfg.auto_scale_lr.enable = True
+    if args.tensorboard:
+        add_tensorboard_backend(cfg)
     if args.partial_load:
         cfg.load_strict = False
     if args.resume == 'auto':

@@ -16,9 +16,20 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),
 )
 
+# Logs, scalars.json and the hooks' pictures under <work_dir>/<timestamp>/vis_data.
+# TensorBoard is off by default.  To turn it on (pip install tensorboard):
+# `python tools/train.py CONFIG --tensorboard`, or in a config
+#   visualizer = dict(vis_backends=[dict(type='LocalVisBackend'),
+#                                   dict(type='TensorboardVisBackend')])
+# Either writes an events file next to scalars.json: tensorboard --logdir <work_dir>
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(type='LogProcessor', window_size=10, by_epoch=True)
+
+# With more than one process every BatchNorm (dense, and SR-UNet's SparseBatchNorm)
+# normalises with the statistics of all processes, as TAP trains: crosspt's SyncBatchNorm
+# on torch.distributed collectives (gloo and NCCL).  None: per-process BatchNorm.
+sync_bn = 'crosspt'
 
 log_level = 'INFO'
 load_from = None

@@ -41,6 +41,8 @@ val_dataloader = dict(
     batch_size=8, num_workers=2,
     dataset=dict(data_root=data_root, auto_generate=synthetic_data, pipeline=val_pipeline))
 test_dataloader = val_dataloader
+# the lr belongs to this run's own batch (8 objects per step, one process)
+auto_scale_lr = dict(base_batch_size=8)
 
 param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=1e-5, by_epoch=True, begin=0,

@@ -12,3 +12,5 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=100, eta_min=5e-6, by_epoch=True, begin=0, end=100),
 ]
 train_dataloader = dict(batch_size=16)
+# lr 1e-3 belongs to batch 16 per GPU (GPU count not published [UNVERIFIED])
+auto_scale_lr = dict(base_batch_size=16)

@@ -73,6 +73,7 @@ val_dataloader = dict(
     batch_size=8, num_workers=1,
     dataset=dict(data_root=data_root, auto_generate=synthetic_data, pipeline=val_pipeline))
 test_dataloader = val_dataloader
+auto_scale_lr = dict(base_batch_size=1)   # the lr belongs to 1 object per step
 val_evaluator = dict(fg_weight=fg_weight)
 test_evaluator = val_evaluator
 

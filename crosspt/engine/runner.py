@@ -8,11 +8,18 @@ explicit choice: ``load_strict = False`` in the config (``--partial-load`` on
 tools/train.py and tools/test.py); the matching tensors are then loaded and the key
 report is logged at WARNING level.  ``Pretrained`` init_cfgs (backbone weights for
 fine-tuning) are not affected: see :mod:`crosspt.models.weight_init`.
+
+With more than one process, the config key ``sync_bn`` picks the BatchNorm
+synchronisation (:func:`check_sync_bn`): ``'crosspt'`` (the default runtime's value)
+swaps every dense BatchNorm and SR-UNet's ``SparseBatchNorm`` for crosspt's
+:class:`~crosspt.ops.SyncBatchNorm` / :class:`~crosspt.ops.SparseSyncBatchNorm` (gloo
+and NCCL); ``None`` keeps per-process BatchNorm; ``'torch'`` / ``'mmcv'`` are mmengine's.
 """
 import re
 from collections import OrderedDict
-from typing import Callable, Dict, List, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
+import torch
 from mmengine.config import Config
 from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.registry import RUNNERS
@@ -20,6 +27,11 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
+from crosspt.ops.sparse_conv import SparseBatchNorm
+from crosspt.ops.sync_batchnorm import SyncBatchNorm, convert_sync_batchnorm
+
+#: accepted values of the ``sync_bn`` config key
+SYNC_BN_CHOICES = ('crosspt', 'torch', 'mmcv', None)
 #: how many keys of each kind an error or warning lists
 SHOWN_KEYS = 10
 PARTIAL_HINT = ('pass --partial-load to tools/train.py or tools/test.py (config: '
@@ -104,6 +116,23 @@ class CrossptRunner(Runner):
         runner.load_strict = load_strict
         return runner
 
+    def wrap_model(self, model_wrapper_cfg: Optional[Dict], model: nn.Module) -> nn.Module:
+        """mmengine's wrapping, after converting BatchNorms to crosspt's synchronised
+        layers when ``sync_bn == 'crosspt'`` and the run has more than one process."""
+        sync_bn = self.cfg.get('sync_bn', None)
+        check_sync_bn(sync_bn, model, self.distributed)
+        if sync_bn != 'crosspt' or not self.distributed or is_model_wrapper(model):
+            return super().wrap_model(model_wrapper_cfg, model)
+        model = convert_sync_batchnorm(model)
+        count = sum(isinstance(m, SyncBatchNorm) for m in model.modules())
+        self.logger.info(f"sync_bn='crosspt': {count} BatchNorm layers normalise with the "
+                         f'statistics of all {self.world_size} processes')
+        self.cfg['sync_bn'] = None              # mmengine's own conversion must not run
+        try:
+            return super().wrap_model(model_wrapper_cfg, model)
+        finally:
+            self.cfg['sync_bn'] = sync_bn
+
     def resume(self, filename: str, *args, **kwargs) -> None:
         """mmengine's resume, refusing checkpoints without training state first."""
         self._resuming = True
@@ -171,6 +200,25 @@ def _check_load_strict(value) -> bool:
     return value
 
 
+def check_sync_bn(sync_bn, model: nn.Module, distributed: bool = True) -> None:
+    """Refuse a ``sync_bn`` value that is unknown or, in a ``distributed`` run, cannot run
+    ``model``: mmengine's ``'torch'`` / ``'mmcv'`` layers take no SparseTensor, and
+    torch's one needs CUDA."""
+    if sync_bn not in SYNC_BN_CHOICES:
+        raise ValueError(f'config key sync_bn: expected one of {SYNC_BN_CHOICES}, got '
+                         f'{sync_bn!r}')
+    if sync_bn not in ('torch', 'mmcv') or not distributed:
+        return
+    sparse = [name for name, m in model.named_modules() if isinstance(m, SparseBatchNorm)]
+    if sparse:
+        raise ValueError(f'config key sync_bn={sync_bn!r}: the model has SparseBatchNorm '
+                         f'layers (e.g. {sparse[0]}), which {sync_bn}\'s SyncBatchNorm cannot '
+                         f"take; use sync_bn='crosspt' (or None for per-process BatchNorm)")
+    if sync_bn == 'torch' and not torch.cuda.is_available():
+        raise ValueError("config key sync_bn='torch': torch.nn.SyncBatchNorm runs on CUDA "
+                         "only; use sync_bn='crosspt' (gloo and NCCL)")
+
+
 def _check_training_state(checkpoint: dict, filename: str) -> None:
     """Refuse to resume from a file without mmengine's training state."""
     meta = checkpoint.get('meta') if isinstance(checkpoint.get('meta'), dict) else {}
@@ -197,5 +245,5 @@ def build_runner(cfg: Config) -> Runner:
     return CrossptRunner.from_cfg(cfg)
 
 
-__all__ = ['CrossptRunner', 'CheckpointMismatchError', 'build_runner',
+__all__ = ['CrossptRunner', 'CheckpointMismatchError', 'build_runner', 'check_sync_bn',
            'compare_state_dicts', 'format_key_report']

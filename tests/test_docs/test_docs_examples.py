@@ -346,6 +346,7 @@ LAUNCHERS = {
     'tools/dist_test.sh': (3, 'tools/test.py', lambda a: [a[0], a[1], '--launcher', 'pytorch']),
     'tools/slurm_train.sh': (4, 'tools/train.py',
                              lambda a: [a[2], f'--work-dir={a[3]}', '--launcher=slurm']),
+    'tools/slurm_test.sh': (4, 'tools/test.py', lambda a: [a[2], a[3], '--launcher=slurm']),
     # README's first command: tools/install.sh, then the quick-start training
     'tools/quickstart.sh': (0, 'tools/train.py',
                             lambda a: ['configs/tap/pointmlp_synthetic.py']),

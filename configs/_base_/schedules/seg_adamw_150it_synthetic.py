@@ -11,3 +11,5 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
+# the lr belongs to the embedded runs' own batch (2 scenes per step, one process)
+auto_scale_lr = dict(enable=False, base_batch_size=2)

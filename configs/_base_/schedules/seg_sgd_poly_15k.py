@@ -13,4 +13,6 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=1000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-auto_scale_lr = dict(enable=False, base_batch_size=32)  # 4 GPUs x 8 [UNVERIFIED]
+# PPKT fine-tuned on 4 GPUs; the batch per GPU is not published, crosspt's 8 per GPU
+# makes 32 in all [UNVERIFIED].
+auto_scale_lr = dict(enable=False, base_batch_size=32)

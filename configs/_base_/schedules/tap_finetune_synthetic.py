@@ -12,3 +12,6 @@ param_scheduler = [
          by_epoch=True, begin=warmup_epochs, end=max_epochs),
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=10)
+# the lr belongs to the embedded runs' own batch (16 per step on one process; the
+# few-shot configs, batch 10, set their own)
+auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -14,3 +14,5 @@ param_scheduler = [
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
+# Batch 16 (TAP's ShapeNetPart config, per GPU; GPU count not published [UNVERIFIED]).
+auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -64,6 +64,7 @@ test_evaluator = val_evaluator
 
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=3e-3, betas=(0.9, 0.999), weight_decay=1e-4))
+auto_scale_lr = dict(enable=False, base_batch_size=8)   # the lr belongs to 8 crops per step
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
     dict(type='CosineAnnealingLR', T_max=max_iters - 20, eta_min=3e-5, by_epoch=False,

@@ -26,6 +26,8 @@ test_dataloader = val_dataloader
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.1),
                      clip_grad=dict(max_norm=0.1, norm_type=2))
+# lr 5e-4 is published for batch 8; this short run keeps it at its own batch 4
+auto_scale_lr = dict(enable=False, base_batch_size=4)
 param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=max_iters, eta_min=1e-6, by_epoch=False, begin=0,
          end=max_iters),

@@ -20,3 +20,5 @@ model = dict(
     head=dict(num_classes=5))
 default_hooks = dict(checkpoint=dict(save_best='cls/oa', rule='greater'),
                      logger=dict(interval=5))
+# the lr belongs to this run's own batch (10 shapes per step, one process)
+auto_scale_lr = dict(base_batch_size=10)

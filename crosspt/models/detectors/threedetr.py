@@ -316,9 +316,9 @@ class ThreeDETREncoder(BaseModule):
             (256, 4, 128, 0.1, relu).  3DETR-m trains with dropout 0.3.
         num_layers: encoder layers (3).
         masking_radius: per-layer attention radius in metres for the masked variant
-            (0.4, 0.8, 1.2): point i attends to j only if ``|p_i - p_j| < radius``.  The
-            released 3DETR-m is effectively (0.16, 0.64, 1.44) (docs/methods/3detr.md,
-            'Masking radii').
+            (0.16, 0.64, 1.44): point i attends to j only if ``|p_i - p_j| < radius``.
+            These are the released 3DETR-m's radii: it squares 0.4 / 0.8 / 1.2 and
+            compares the squares with the plain distance (docs/methods/3detr.md).
         interim_npoints, interim_radius, interim_nsample, interim_mlp: the masked
             variant's down-sampling SA (1024, 0.4, 32, (256, 256, 256)).
         downsample_after_layer: index of the encoder layer followed by that SA (0).
@@ -343,7 +343,7 @@ class ThreeDETREncoder(BaseModule):
                  enc_dropout: float = 0.1,
                  enc_activation: str = 'relu',
                  num_layers: int = 3,
-                 masking_radius: Sequence[float] = (0.4, 0.8, 1.2),
+                 masking_radius: Sequence[float] = (0.16, 0.64, 1.44),
                  interim_npoints: int = 1024,
                  interim_radius: float = 0.4,
                  interim_nsample: int = 32,

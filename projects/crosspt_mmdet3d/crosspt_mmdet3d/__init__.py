@@ -8,3 +8,4 @@ never imports it.  Every point op on the default path is crosspt's pure-PyTorch 
 from . import segmentation  # noqa: F401
 from . import detection  # noqa: F401
 from . import datasets  # noqa: F401
+from . import transforms  # noqa: F401
