@@ -17,6 +17,7 @@ import copy
 import logging
 import os
 import os.path as osp
+import time
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -251,6 +252,8 @@ def _fill_up(cloud: np.ndarray, steps: list, resample: bool, owner: str,
             f'{need} by resampling its points with replacement (duplicates points), or give '
             'a denser cloud')
     extra = np.random.default_rng(0).integers(0, len(cloud), need - len(cloud))
+    print_log(f'{owner}: filled the cloud up from {len(cloud)} to {need} points by '
+              f'resampling with replacement ({step_name} needs {need})', logger='current')
     return cloud[np.concatenate([np.arange(len(cloud)), extra])]
 
 
@@ -271,6 +274,9 @@ def prepare_object_inputs(model: nn.Module, points: PointsType,
             ``num_points``) is filled up by resampling with replacement instead of
             refused (see :func:`_fill_up`).
         owner: function named in error messages.
+    Every step that changes the number of points (e.g. FPS from 1e6 input points to the
+    config's 1024) and a fill-up are logged with the counts and the step's time.
+
     Returns:
         ``dict(points (1, n, 3), features (1, n, C), [view_rotations (1, V, 3, 3)])``.
     """
@@ -281,10 +287,15 @@ def prepare_object_inputs(model: nn.Module, points: PointsType,
     cloud = _fill_up(cloud, steps, resample, owner, str(model.cfg.filename))
     results = dict(cloud=cloud, points=cloud[:, :3], source='the input cloud')
     for step in steps:
+        count, start = len(results['points']), time.perf_counter()
         if isinstance(step, LoadPointsFromPLY):
             results['points'] = step.sample_and_permute(cloud[:, :3], 'the input cloud')
         else:
             results = step(results)
+        if len(results['points']) != count:
+            print_log(f'{owner}: {step!r} subsampled the cloud from {count} to '
+                      f'{len(results["points"])} points in {time.perf_counter() - start:.2f} s',
+                      logger='current')
     xyz = np.ascontiguousarray(results['points'], dtype=np.float32)
     inputs = {'points': [torch.from_numpy(xyz)],
               'features': [torch.from_numpy(_features(results, keys, len(xyz), _OWNER))]}

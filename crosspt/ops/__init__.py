@@ -1,8 +1,9 @@
 """Pure-PyTorch point-cloud operators (CPU and CUDA, batched, channel-last).
 
-On CPU, FPS and kNN use well-kept libraries (``fpsample``, ``scipy.spatial.cKDTree``)
-behind the same API when they are installed; the PyTorch path is used on CUDA, as a
-fallback, and whenever ``backend='torch'`` is requested.  Both paths are tested to agree.
+On CPU, FPS, kNN and ball query use well-kept libraries (``fpsample``, ``pykdtree``,
+``scipy.spatial.cKDTree``) behind the same API when they are installed; the PyTorch path
+is used on CUDA, as a fallback, and whenever ``backend='torch'`` is requested.  Both paths
+are tested to agree (ball query index for index, ties included).
 Multi-process helpers: synchronised dense and sparse BatchNorm and an all_gather that
 back-propagates, on ``torch.distributed`` collectives (gloo and NCCL).
 """

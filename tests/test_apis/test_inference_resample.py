@@ -96,3 +96,26 @@ def test_render_views_and_the_demo_resample_on_request(tap_checkpoint, tmp_path)
     assert str(tmp_path / 'sparse_tap_view00.png') in written
     features = np.load(tmp_path / 'sparse_tap_features.npz')
     assert features['point_features'].shape[0] == TAP.num_points
+
+
+def test_subsampling_and_fill_up_are_logged(classifier):
+    """The API says which step changed the number of points, from and to how many."""
+    import logging
+    import re
+
+    from mmengine.logging import MMLogger
+    messages = []
+    handler = logging.Handler(level=logging.INFO)
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        extract_features(classifier, cloud(3000))
+        extract_features(classifier, cloud(700), resample=True)
+    finally:
+        logger.removeHandler(handler)
+    assert any(re.fullmatch(r'extract_features: TakeFirstPoints\(num_points=1024\) subsampled '
+                            r'the cloud from 3000 to 1024 points in \d+\.\d\d s', m)
+               for m in messages), messages
+    assert ('extract_features: filled the cloud up from 700 to 1024 points by resampling '
+            'with replacement (TakeFirstPoints(num_points=1024) needs 1024)') in messages

@@ -44,7 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -60,11 +60,12 @@ NOISE = 0.005            # point jitter (m)
 
 
 # ----------------------------------------------------------------------------- scene
-def indoor_scan(num_points: int, seed: int = 0) -> torch.Tensor:
-    """(num_points, 3) float32 points on the floor, walls and 8 boxes of a room,
-    area-uniform."""
+def indoor_scan(num_points: int, seed: int = 0, room: Tuple[float, float, float] = ROOM
+                ) -> torch.Tensor:
+    """(num_points, 3) float32 points on the floor, walls and 8 boxes of a room
+    (extent ``room`` in metres), area-uniform."""
     gen = np.random.default_rng(seed)
-    sx, sy, sz = ROOM
+    sx, sy, sz = room
     # rectangles as (origin, edge u, edge v)
     rects = [((0, 0, 0), (sx, 0, 0), (0, sy, 0)),
              ((0, 0, 0), (sx, 0, 0), (0, 0, sz)), ((0, sy, 0), (sx, 0, 0), (0, 0, sz)),

@@ -15,11 +15,11 @@ feature channels after xyz):
    abstraction (radius 0.4, 32 neighbours, MLP 256 + 3 -> 256 -> 256 -> 256) after layer 0.
 2. encoder -> decoder projection: 1x1 conv MLP with BatchNorm + ReLU (hidden [256, 256]
    vanilla, [256] masked; output 256).
-3. queries: FPS of ``nqueries`` (256) encoder points; Fourier positional encoding of the
-   query xyz (normalised to [0, 1] by the scene min/max, times 2 pi, projected by a fixed
-   N(0, 1) matrix ``B (3, 128)`` kept as a buffer, ``[sin, cos]`` -> 256) through an MLP
-   256 -> 256 -> 256 with ReLU; memory positions are the same encoding of the encoder xyz;
-   the decoder input starts at zeros.
+3. queries: FPS of ``nqueries`` (256) encoder points from any start (bucket FPS on CPU);
+   Fourier positional encoding of the query xyz (normalised to [0, 1] by the scene
+   min/max, times 2 pi, projected by a fixed N(0, 1) matrix ``B (3, 128)`` kept as a
+   buffer, ``[sin, cos]`` -> 256) through an MLP 256 -> 256 -> 256 with ReLU; memory
+   positions are the same encoding of the encoder xyz; the decoder input starts at zeros.
 4. decoder: 8 pre-norm layers (d 256, 4 heads, FFN 256, dropout 0.1); the final LayerNorm
    is applied to every layer output, and all of them go through the heads.
 5. heads (shared by all layers, 1x1 conv MLP 256 -> 256 -> 256 -> out with BatchNorm, ReLU,
@@ -790,7 +790,7 @@ class ThreeDETRDetector(PointAlgorithm):
             raise ValueError(f'ThreeDETRDetector: nqueries={self.nqueries} exceeds the '
                              f'{enc_xyz.shape[1]} encoder points')
         memory = self.encoder_to_decoder(enc_feats.transpose(1, 2)).transpose(1, 2)  # (B, M, D)
-        query_inds = furthest_point_sample(enc_xyz.detach(), self.nqueries)            # (B, Q)
+        query_inds = furthest_point_sample(enc_xyz.detach(), self.nqueries, free_start=True)
         query_xyz = gather_points(enc_xyz, query_inds)                                 # (B, Q, 3)
         query_pos = self.pos_embedding(query_xyz, scene_min, scene_extent)
         query_pos = self.query_projection(query_pos.transpose(1, 2)).transpose(1, 2)
