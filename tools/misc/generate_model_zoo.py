@@ -90,6 +90,14 @@ def result_text(result: dict) -> str:
     return text
 
 
+def baseline_text(result: dict) -> str:
+    """'NAME: metric mean ± std · ...' of a result's Baseline, or '—'."""
+    baseline = result.get('Baseline')
+    if not baseline:
+        return '—'
+    return f'{baseline["Name"]}: {metric_text(baseline.get("Metrics") or {})}'
+
+
 def schedule_text(metadata: dict) -> str:
     if 'Epochs' in metadata:
         return f'{metadata["Epochs"]:,} epochs'
@@ -219,6 +227,10 @@ class Renderer:
         columns += [(name, lambda m, r, get=get: get(r)) for name, get in fields.items()
                     if name not in common]
         columns.append(('wall time', lambda m, r: r.get('Wall Time', '—')))
+        if any('Baseline' in r for _, r in pairs):      # comparisons: say against what
+            columns += [('protocol', lambda m, r: r.get('Protocol', '—')),
+                        ('baseline', lambda m, r: baseline_text(r)),
+                        ('notes', lambda m, r: r.get('Notes', '—'))]
         curves = {curve_header(c): c['Name'] for _, r in pairs for c in r.get('Curves', [])}
         for header, name in curves.items():
             columns.append((header, lambda m, r, name=name: next(
