@@ -24,7 +24,7 @@ from crosspt.models.image import ResNet
 from crosspt.registry import MODELS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'test_tools'))
-from official_weights_helpers import LoopbackServer  # noqa: E402
+from official_weights_helpers import serve_as_mirror  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 PUBLISHED = 'https://download.pytorch.org/models/resnet50-0676ba61.pth'
@@ -70,19 +70,8 @@ def mirror(tmp_path, monkeypatch):
     """``mirror(routes)``: serve ``routes`` (path -> bytes) on 127.0.0.1 as the download
     mirror, with an empty crosspt home and torchvision made unimportable."""
     monkeypatch.setitem(sys.modules, 'torchvision', None)
-    monkeypatch.setenv('CROSSPT_HOME', str(tmp_path / 'home'))
     monkeypatch.delenv('CROSSPT_TEACHER', raising=False)
-    servers = []
-
-    def start(routes: dict) -> LoopbackServer:
-        server = LoopbackServer(routes)
-        servers.append(server)
-        monkeypatch.setenv('CROSSPT_DOWNLOAD_MIRROR', server.url)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+    yield from serve_as_mirror(tmp_path, monkeypatch)
 
 
 def test_scannet_recipe_defaults_to_the_published_url(monkeypatch):

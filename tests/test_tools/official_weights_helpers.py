@@ -10,7 +10,7 @@ import hashlib
 import http.server
 import io
 import threading
-from typing import Dict
+from typing import Callable, Dict, Iterator
 
 import torch
 
@@ -127,3 +127,22 @@ def official_partseg(state: Dict[str, torch.Tensor]) -> dict:
             index, rest = key[len('head.layers.'):].split('.', 1)
             model[f'segmentor.classifier.{head[index]}.{rest}'] = value
     return dict(model=model, epoch=300)
+
+
+def serve_as_mirror(tmp_path, monkeypatch, path_of: Callable[[str], str] = lambda k: k
+                    ) -> Iterator[Callable[[dict], 'LoopbackServer']]:
+    """Body of a pytest fixture: yields ``start(routes)``, which serves ``routes``
+    (``path_of(key)`` -> bytes) on 127.0.0.1 and points CROSSPT_DOWNLOAD_MIRROR at it,
+    with an empty crosspt home under ``tmp_path``; stops every server afterwards."""
+    monkeypatch.setenv('CROSSPT_HOME', str(tmp_path / 'home'))
+    servers = []
+
+    def start(routes: dict) -> LoopbackServer:
+        server = LoopbackServer({path_of(k): v for k, v in routes.items()})
+        servers.append(server)
+        monkeypatch.setenv('CROSSPT_DOWNLOAD_MIRROR', server.url)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -20,9 +20,9 @@ from mmengine.runner.checkpoint import CheckpointLoader
 import crosspt.engine  # noqa: F401  (registers the checkpoint loaders)
 from crosspt.apis import init_model, render_views
 from crosspt.registry import MODELS
-from official_weights_helpers import (IDS, TSINGHUA, LoopbackServer, official_classifier,
-                                      official_clean, official_partseg,
-                                      official_pretrain_full, randomized, sha256, to_bytes)
+from official_weights_helpers import (IDS, TSINGHUA, official_classifier, official_clean,
+                                      official_partseg, official_pretrain_full, randomized,
+                                      serve_as_mirror, sha256, to_bytes)
 
 REPO = Path(__file__).resolve().parents[2]
 DGCNN_FT = 'configs/tap/benchmarks/dgcnn_ft_scanobjectnn-pb-t50-rs.py'
@@ -53,19 +53,8 @@ def files():
 def serve(tmp_path, monkeypatch):
     """``serve({official id: bytes, other path: bytes})`` starts a loopback server, points
     the download mirror at it and gives an empty crosspt home."""
-    servers = []
-    monkeypatch.setenv('CROSSPT_HOME', str(tmp_path / 'home'))
-
-    def start(routes: dict) -> LoopbackServer:
-        paths = {(k if k.startswith('/') else f'/f/{k}/'): v for k, v in routes.items()}
-        server = LoopbackServer(paths)
-        servers.append(server)
-        monkeypatch.setenv('CROSSPT_DOWNLOAD_MIRROR', server.url)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+    yield from serve_as_mirror(tmp_path, monkeypatch,
+                               lambda k: k if k.startswith('/') else f'/f/{k}/')
 
 
 def cache(tmp_path) -> Path:
