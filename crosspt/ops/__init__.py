@@ -13,8 +13,9 @@ from .grouping import gather_points, group_points
 from .interpolate import inverse_distance_interpolate, three_interpolate, three_nn
 from .knn import knn
 from .sampling import furthest_point_sample, furthest_point_sample_numpy
-from .sparse_conv import (SparseBatchNorm, SparseConv3d, SparseReLU, SparseTensor, hash_coords,
-                          sparse_cat, sparse_conv3d, voxelize)
+from .sparse_conv import (SparseBatchNorm, SparseConv3d, SparseReLU, sparse_cat, sparse_conv3d,
+                          voxelize)
+from .sparse_tensor import SparseTensor, hash_coords
 from .sync_batchnorm import SparseSyncBatchNorm, SyncBatchNorm, convert_sync_batchnorm
 
 __all__ = [

@@ -1,173 +1,22 @@
 """Pure-PyTorch sparse 3D convolution on integer voxel coordinates (CPU and CUDA).
 
-Conventions (shared by every function here):
+Coordinates, hashing, look-ups and kernel offsets: :mod:`crosspt.ops.sparse_tensor`.
 
-- A :class:`SparseTensor` holds ``coords`` (N, 4) int64 rows ``(batch, x, y, z)``, unique,
-  with x, y, z multiples of the tensor ``stride``, and ``feats`` (N, C).
-- Coordinates are hashed to one int64 key
-  ``((b * 2^16 + x + 2^15) * 2^16 + y + 2^15) * 2^16 + z + 2^15``, so the supported range
-  is ``0 <= b < 2^15`` and ``-2^15 <= x, y, z < 2^15`` (:data:`COORD_MIN`,
-  :data:`COORD_MAX`, :data:`MAX_BATCH`).  Out-of-range inputs raise ``ValueError``;
-  neighbour queries that fall outside the range simply find nothing.
-- Kernel offsets: kernel index ``i`` along one axis has offset ``i - (k - 1) // 2``
-  (k=3: -1, 0, 1; k=2: 0, 1).  The flat index is ``K = (i * k + j) * k + l`` for the
-  (x, y, z) indices (i, j, l), x slowest.  A weight (K, C_in, C_out) therefore equals
-  ``conv3d`` weight ``w.permute(2, 1, 0).reshape(C_out, C_in, k, k, k)`` on a dense
+- A weight (K, C_in, C_out), K = k^3 in the kernel-offset order of ``sparse_tensor``,
+  equals ``conv3d`` weight ``w.permute(2, 1, 0).reshape(C_out, C_in, k, k, k)`` on a dense
   (B, C, X, Y, Z) grid, and ``conv_transpose3d`` weight
   ``w.permute(1, 2, 0).reshape(C_in, C_out, k, k, k)``.
 - Forward conv: ``out[o] = sum_k W_k^T f[j]`` with ``c_j = c_o + offset_k * dilation * s_in``.
   Transposed conv: ``c_j = c_o - offset_k * dilation * s_out``.
 """
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 
-COORD_BITS = 16
-#: Smallest / largest supported x, y, z coordinate and the number of batch indices.
-COORD_MIN = -(1 << (COORD_BITS - 1))
-COORD_MAX = (1 << (COORD_BITS - 1)) - 1
-MAX_BATCH = 1 << (63 - 3 * COORD_BITS)
-
-KernelMap = List[Tuple[Tensor, Tensor]]
-
-
-def _in_range(coords: Tensor) -> Tensor:
-    """(N,) bool: rows of (N, 4) ``coords`` that the hash can represent."""
-    xyz = coords[:, 1:]
-    return ((coords[:, 0] >= 0) & (coords[:, 0] < MAX_BATCH)
-            & (xyz >= COORD_MIN).all(1) & (xyz <= COORD_MAX).all(1))
-
-
-def hash_coords(coords: Tensor) -> Tensor:
-    """Encode (N, 4) int64 ``(b, x, y, z)`` rows as (N,) int64 keys, ordered like (b, x, y, z).
-
-    Raises ValueError when a row is outside ``0 <= b < MAX_BATCH``,
-    ``COORD_MIN <= x, y, z <= COORD_MAX``.
-    """
-    if coords.dim() != 2 or coords.shape[1] != 4 or coords.dtype != torch.int64:
-        raise ValueError(f'hash_coords: coords must be (N, 4) int64, got '
-                         f'{tuple(coords.shape)} {coords.dtype}')
-    ok = _in_range(coords)
-    if not bool(ok.all()):
-        bad = coords[~ok][0].tolist()
-        raise ValueError(f'hash_coords: coordinate (b, x, y, z)={bad} is outside the supported '
-                         f'range 0 <= b < {MAX_BATCH}, {COORD_MIN} <= x, y, z <= {COORD_MAX}')
-    return _hash_unchecked(coords)
-
-
-def _hash_unchecked(coords: Tensor) -> Tensor:
-    key = coords[:, 0]
-    for d in range(1, 4):
-        key = (key << COORD_BITS) + (coords[:, d] - COORD_MIN)
-    return key
-
-
-class SparseTensor:
-    """Batched sparse voxel features.
-
-    Args:
-        coords: (N, 4) int64 ``(batch, x, y, z)``, unique rows, x/y/z multiples of ``stride``.
-        feats: (N, C) float.
-        stride: tensor stride (>= 1).
-        cache: kernel-map cache to share (only between tensors with identical ``coords``);
-            a new one is made when omitted, and the coordinates are then validated.
-
-    The cache dict holds ``'table'`` (sorted keys and their row order) and kernel maps keyed
-    by ``(stride, kernel_size, dilation, transposed)``.  :meth:`replace_feats` keeps it, so
-    consecutive convolutions on the same coordinates reuse their maps.
-    """
-
-    def __init__(self, coords: Tensor, feats: Tensor, stride: int = 1,
-                 cache: Optional[Dict] = None) -> None:
-        if not isinstance(coords, Tensor) or coords.dim() != 2 or coords.shape[1] != 4 \
-                or coords.dtype != torch.int64:
-            raise ValueError(f'SparseTensor: coords must be an (N, 4) int64 tensor, got '
-                             f'{getattr(coords, "shape", type(coords))} '
-                             f'{getattr(coords, "dtype", "")}')
-        if not isinstance(feats, Tensor) or feats.dim() != 2 or feats.shape[0] != coords.shape[0]:
-            raise ValueError(f'SparseTensor: feats must be (N, C) with N={coords.shape[0]}, got '
-                             f'{getattr(feats, "shape", type(feats))}')
-        if not isinstance(stride, int) or stride < 1:
-            raise ValueError(f'SparseTensor: stride must be a positive int, got {stride!r}')
-        self.coords = coords
-        self.feats = feats
-        self.stride = stride
-        if cache is None:
-            if stride > 1 and bool((coords[:, 1:] % stride != 0).any()):
-                raise ValueError(f'SparseTensor: coords x, y, z must be multiples of '
-                                 f'stride={stride}')
-            cache = {}
-            keys = hash_coords(coords)
-            sorted_keys, order = keys.sort()
-            if sorted_keys.numel() > 1 and bool((sorted_keys[1:] == sorted_keys[:-1]).any()):
-                i = int((sorted_keys[1:] == sorted_keys[:-1]).nonzero()[0, 0])
-                raise ValueError(f'SparseTensor: coords has duplicate rows, e.g. (b, x, y, z)='
-                                 f'{coords[order[i]].tolist()}; rows must be unique')
-            cache['table'] = (sorted_keys, order)
-        self.cache = cache
-
-    def __len__(self) -> int:
-        return self.coords.shape[0]
-
-    def __repr__(self) -> str:
-        return (f'SparseTensor(N={len(self)}, C={self.feats.shape[1]}, stride={self.stride}, '
-                f'device={self.feats.device})')
-
-    @property
-    def batch_size(self) -> int:
-        return int(self.coords[:, 0].max()) + 1 if len(self) else 0
-
-    def replace_feats(self, feats: Tensor) -> 'SparseTensor':
-        """Same coordinates (and shared cache) with new (N, C') ``feats``."""
-        return SparseTensor(self.coords, feats, self.stride, cache=self.cache)
-
-    def lookup(self, query: Tensor) -> Tensor:
-        """Row of each (M, 4) ``query`` coordinate in this tensor, -1 where absent: (M,) int64."""
-        sorted_keys, order = self.cache['table']
-        ok = _in_range(query)
-        keys = _hash_unchecked(torch.where(ok.unsqueeze(1), query, torch.zeros_like(query)))
-        if sorted_keys.numel() == 0:
-            return torch.full_like(keys, -1)
-        pos = torch.searchsorted(sorted_keys, keys).clamp_(max=sorted_keys.numel() - 1)
-        found = ok & (sorted_keys[pos] == keys)
-        return torch.where(found, order[pos], torch.full_like(pos, -1))
-
-
-def kernel_offsets(kernel_size: int, device=None) -> Tensor:
-    """(k^3, 3) int64 offsets, x slowest, per-axis offset ``i - (k - 1) // 2``."""
-    r = torch.arange(kernel_size, device=device) - (kernel_size - 1) // 2
-    return torch.cartesian_prod(r, r, r).reshape(-1, 3)
-
-
-def build_kernel_map(in_tensor: SparseTensor, out_coords: Tensor, offsets: Tensor,
-                     step: int) -> KernelMap:
-    """Per kernel offset the (in_idx, out_idx) pairs with ``c_in = c_out + offset * step``.
-
-    Args:
-        in_tensor: input tensor (its hash table is used).
-        out_coords: (M, 4) int64 output coordinates.
-        offsets: (K, 3) int64 kernel offsets.
-        step: coordinate step per unit offset (negative for transposed convolution).
-    Returns:
-        K pairs of (P_k,) int64 index tensors.
-    """
-    num_k, m = offsets.shape[0], out_coords.shape[0]
-    query = out_coords.unsqueeze(0).repeat(num_k, 1, 1)
-    query[:, :, 1:] += offsets.to(out_coords.device).unsqueeze(1) * step
-    in_idx = in_tensor.lookup(query.reshape(-1, 4)).view(num_k, m)
-    found = in_idx >= 0
-    k_idx, out_idx = found.nonzero(as_tuple=True)
-    in_flat = in_idx[k_idx, out_idx]
-    counts = found.sum(1).tolist()
-    return list(zip(in_flat.split(counts), out_idx.split(counts)))
-
-
-def downsample_coords(coords: Tensor, new_stride: int) -> Tensor:
-    """Unique ``floor(c / new_stride) * new_stride`` of (N, 4) coords (batch kept), sorted."""
-    out = coords.clone()
-    out[:, 1:] = torch.div(coords[:, 1:], new_stride, rounding_mode='floor') * new_stride
-    return torch.unique(out, dim=0)
+from crosspt.ops.sparse_tensor import (KernelMap, SparseTensor, build_kernel_map,
+                                       build_submanifold_map, downsample_coords, hash_coords,
+                                       kernel_offsets)
 
 
 class _GatherMatmulScatter(torch.autograd.Function):
@@ -180,7 +29,9 @@ class _GatherMatmulScatter(torch.autograd.Function):
     def forward(ctx, feats: Tensor, weight: Tensor, kmap: KernelMap, num_out: int) -> Tensor:
         out = feats.new_zeros(num_out, weight.shape[2])
         for w_k, (in_idx, out_idx) in zip(weight.unbind(0), kmap):
-            if in_idx.numel():
+            if in_idx is out_idx:                                        # identity pairs
+                out += feats @ w_k
+            elif in_idx.numel():
                 out.index_add_(0, out_idx, feats[in_idx] @ w_k)
         ctx.save_for_backward(feats, weight)
         ctx.kmap = kmap
@@ -194,6 +45,12 @@ class _GatherMatmulScatter(torch.autograd.Function):
         grad_weight = torch.zeros_like(weight) if need_weight else None
         for k, (in_idx, out_idx) in enumerate(ctx.kmap):
             if not in_idx.numel():
+                continue
+            if in_idx is out_idx:                                        # identity pairs
+                if need_feats:
+                    grad_feats += grad_out @ weight[k].t()
+                if need_weight:
+                    grad_weight[k] = feats.t() @ grad_out
                 continue
             g = grad_out[out_idx]                                        # (P_k, C_out)
             if need_feats:
@@ -251,8 +108,11 @@ def sparse_conv3d(x: SparseTensor, weight: Tensor, bias: Optional[Tensor] = None
                 out_coords, out_cache = x.coords, x.cache
             else:
                 out_coords, out_cache = downsample_coords(x.coords, out_stride), None
-        offsets = kernel_offsets(k, device=x.coords.device)
-        kmap = build_kernel_map(x, out_coords, offsets, step)
+        if stride == 1 and not transposed:
+            kmap = build_submanifold_map(x, k, dilation)
+        else:
+            kmap = build_kernel_map(x, out_coords, kernel_offsets(k, device=x.coords.device),
+                                    step)
         if out_cache is None:
             out_cache = SparseTensor(out_coords, x.feats[:0, :0].new_zeros(len(out_coords), 0),
                                      out_stride).cache

@@ -53,7 +53,7 @@ from typing import Any, Dict, Iterator, List, Optional
 import torch
 from torch import Tensor, nn
 
-from crosspt.ops.sparse_conv import SparseTensor
+from crosspt.ops.sparse_tensor import SparseTensor
 
 #: Grid alignment in index units: origin and spatial shape are multiples of it.
 GRID_ALIGN = 256

@@ -4,9 +4,39 @@ import torch
 import torch.nn.functional as F
 
 from crosspt.ops import SparseConv3d, SparseTensor, hash_coords, sparse_cat, voxelize
-from crosspt.ops.sparse_conv import COORD_MAX, MAX_BATCH
+from crosspt.ops import sparse_tensor
+from crosspt.ops.sparse_tensor import COORD_MAX, MAX_BATCH
 
 DT = torch.float64
+
+
+@pytest.fixture(autouse=True, params=['dense_grid', 'sorted_keys'])
+def lookup_path(request, monkeypatch):
+    """Run every test with both neighbour look-ups: the dense grid (small inputs take it by
+    default) and the binary search (forced by a zero cell budget)."""
+    if request.param == 'sorted_keys':
+        monkeypatch.setattr(sparse_tensor, 'DENSE_MIN_CELLS', 0)
+        monkeypatch.setattr(sparse_tensor, 'DENSE_CELLS_PER_ROW', 0)
+    return request.param
+
+
+def test_lookup_against_brute_force(lookup_path):
+    gen = torch.Generator().manual_seed(3)
+    for stride in (1, 2, 4):
+        cells = torch.unique(torch.randint(-6, 7, (300, 4), generator=gen), dim=0)
+        cells[:, 0] = cells[:, 0].abs() % 3
+        cells = torch.unique(cells, dim=0)
+        coords = cells.clone()
+        coords[:, 1:] *= stride
+        x = SparseTensor(coords, torch.ones(len(coords), 1), stride=stride)
+        query = torch.randint(-30, 31, (2000, 4), generator=gen)
+        query[:, 0] = query[:, 0].abs() % 4                   # batch 3 holds nothing
+        query = torch.cat([query, coords, torch.tensor([[0, COORD_MAX, 0, 0],
+                                                        [0, -COORD_MAX - 9, 0, 0]])])
+        rows = {tuple(c): i for i, c in enumerate(coords.tolist())}
+        expected = [rows.get(tuple(q), -1) for q in query.tolist()]
+        assert x.lookup(query).tolist() == expected
+        assert (x.cache['dense'] is None) == (lookup_path == 'sorted_keys')
 
 
 def random_grid(size: int, batch: int, occupancy: float, seed: int, stride: int = 1):
