@@ -7,9 +7,11 @@ Facts implemented (docs/methods/3detr.md, 'Matching and losses'):
   per-scene extent (``max - min``).  Here the extent is clamped to ``>= min_extent`` (0.1)
   for both, the clamp the model applies to its size prediction, so that prediction and
   target share one normalisation.
-- GIoU is the 3D generalised IoU of axis-aligned boxes (the path 3DETR takes when no GT box
-  has an angle, i.e. ScanNet).  Rotated GIoU is not implemented: GT boxes with a non-zero
-  yaw raise ``ValueError``, and predicted yaws are ignored by the GIoU.
+- GIoU is the 3D generalised IoU of axis-aligned boxes when no GT box of the batch has a
+  yaw (3DETR's fast path, ScanNet).  Otherwise (SUN RGB-D) every GIoU of the batch is the
+  rotated one (:mod:`crosspt.ops.box_iou_rotated`), with the predicted yaw decoded from the
+  arg-max angle bin plus its residual (differentiable in the residual); this needs
+  ``num_angle_bins > 1``.
 - Matching cost per batch item (queries x GT): ``giou * (-GIoU) + cls * (-p(gt class))
   + center * L1(normalised centres) + objectness * (-objectness)`` with weights
   2 / 1 / 0 / 0, solved by :func:`scipy.optimize.linear_sum_assignment` on CPU, and redone
@@ -31,6 +33,7 @@ from mmengine.dist import all_reduce
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor, nn
 
+from crosspt.ops.box_iou_rotated import rotated_box3d_giou
 from crosspt.registry import MODELS
 
 LOSS_NAMES = ('cls', 'center', 'size', 'giou', 'angle_cls', 'angle_reg')
@@ -196,14 +199,17 @@ class ThreeDETRCriterion(nn.Module):
         huber_delta: Huber delta of the angle residual loss.
         log_per_layer: also return unweighted per-layer terms (keys ``d{i}.{name}``,
             without 'loss' in the name so mmengine logs but does not sum them).
+        giou_enclosing: enclosing region of the rotated GIoU, ``'axis_aligned'`` (the
+            release's) or ``'convex_hull'`` (docs/methods/3detr.md, 'Rotated boxes').
     """
 
     def __init__(self, num_classes: int = 18, num_angle_bins: int = 1,
                  matcher: Optional[dict] = None,
                  loss_weights: Optional[Dict[str, float]] = None,
                  no_object_weight: float = 0.25, huber_delta: float = 1.0,
-                 log_per_layer: bool = False) -> None:
+                 log_per_layer: bool = False, giou_enclosing: str = 'axis_aligned') -> None:
         super().__init__()
+        self.giou_enclosing = giou_enclosing
         self.num_classes = int(num_classes)
         self.num_angle_bins = int(num_angle_bins)
         matcher = dict(matcher or {})
@@ -246,13 +252,14 @@ class ThreeDETRCriterion(nn.Module):
                                  f'[0, {self.num_classes}), got [{int(labels.min())}, '
                                  f'{int(labels.max())}]')
             yaw = boxes[:, 6] if boxes.shape[-1] == 7 else boxes.new_zeros(len(boxes))
-            if bool((yaw != 0).any()):
-                raise ValueError(f'ThreeDETRCriterion: target {b} has rotated boxes; only '
-                                 'axis-aligned GT boxes (yaw 0, as in ScanNet) are supported '
-                                 'because the GIoU is axis-aligned')
+            if bool((yaw != 0).any()) and self.num_angle_bins == 1:
+                raise ValueError(f'ThreeDETRCriterion: target {b} has rotated boxes (yaw != 0) '
+                                 'but num_angle_bins is 1, so no yaw can be predicted; set '
+                                 'num_angle_bins (3DETR uses 12 for SUN RGB-D)')
             center, size = normalize_gt_boxes(boxes, scene_min[b], scene_extent[b])
             angle_cls, angle_res = angle_to_bin(yaw, self.num_angle_bins)
-            prepared.append(dict(boxes=boxes[:, :6], labels=labels, center_normalized=center,
+            boxes = torch.cat([boxes[:, :6], yaw[:, None]], dim=-1)
+            prepared.append(dict(boxes=boxes, labels=labels, center_normalized=center,
                                  size_normalized=size, angle_cls=angle_cls,
                                  angle_residual_normalized=angle_res))
         return prepared
@@ -268,11 +275,15 @@ class ThreeDETRCriterion(nn.Module):
         Returns:
             per batch item ``(query_idx, gt_idx)`` and the (Q, M) GIoU matrix (with grad).
         """
-        pred_boxes = torch.cat([outputs['center_unnormalized'],
-                                outputs['size_unnormalized']], dim=-1)       # (B, Q, 6)
+        rotated = any(bool((t['boxes'][:, 6] != 0).any()) for t in targets)
+        pred_boxes = self.predicted_boxes(outputs, rotated)                  # (B, Q, 6 or 7)
         indices, gious = [], []
         for b, target in enumerate(targets):
-            giou = aligned_box3d_giou(pred_boxes[b], target['boxes'])        # (Q, M)
+            if rotated:
+                giou = rotated_box3d_giou(pred_boxes[b], target['boxes'],
+                                          enclosing=self.giou_enclosing)    # (Q, M)
+            else:
+                giou = aligned_box3d_giou(pred_boxes[b], target['boxes'])
             cost = self.matcher.cost_matrix(
                 outputs['sem_cls_prob'][b], outputs['objectness_prob'][b],
                 outputs['center_normalized'][b], giou.detach(), target['labels'],
@@ -280,6 +291,17 @@ class ThreeDETRCriterion(nn.Module):
             indices.append(self.matcher.solve(cost))
             gious.append(giou)
         return indices, gious
+
+    def predicted_boxes(self, outputs: Dict[str, Tensor], with_yaw: bool) -> Tensor:
+        """(B, Q, 6) centre/size boxes, or (B, Q, 7) with the decoded yaw: arg-max bin plus
+        that bin's residual (the residual carries the gradient)."""
+        boxes = torch.cat([outputs['center_unnormalized'], outputs['size_unnormalized']], -1)
+        if not with_yaw:
+            return boxes
+        bins = outputs['angle_logits'].argmax(-1)                            # (B, Q)
+        residual = outputs['angle_residual_normalized'].gather(-1, bins[..., None])[..., 0]
+        yaw = bin_to_angle(bins, residual, self.num_angle_bins)
+        return torch.cat([boxes, yaw[..., None]], dim=-1)
 
     def single_layer_losses(self, outputs: Dict[str, Tensor],
                             targets: Sequence[Dict[str, Tensor]],
