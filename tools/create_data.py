@@ -16,13 +16,13 @@
 ``synthetic-shapenet55`` writes a procedural stand-in for TAP's ShapeNet55 pre-training data
 in the exact layout the loader reads (``pointclouds/``, ``shapenet55v1/``, ``meshes/``).
 The ``synthetic-<object set>`` commands write labelled stand-ins of the downstream object
-data sets in their real on-disk formats (``crosspt.datasets.synthetic_objects``);
+data sets in their real on-disk formats (``crosspt.synthetic.objects``);
 ``synthetic-objects`` writes all four under ``<out-dir>/{scanobjectnn,modelnet40,
 shapenetpart,modelnet_fewshot}``. ``synthetic-scenes`` writes ray-cast indoor RGB-D frames
-in the extracted ScanNet layout (``crosspt.datasets.synthetic_scenes``).
+in the extracted ScanNet layout (``crosspt.synthetic.scannet_frames``).
 ``synthetic-scannet-mmdet3d`` writes labelled surface point clouds of the same scenes in
 mmdet3d's ScanNet format (``points/``, ``semantic_mask/``, ``instance_mask/``,
-``seg_info/``, ``scannet_infos_{train,val}.pkl``; ``crosspt.datasets.scannet_mmdet3d_format``).
+``seg_info/``, ``scannet_infos_{train,val}.pkl``; ``crosspt.synthetic.scannet_mmdet3d``).
 
 Every command records the files it wrote (sizes, sha256) in ``<out-dir>/synthetic_info.json``
 and, when parameters change or a file is missing, regenerates by replacing only those
@@ -35,7 +35,7 @@ import sys
 import time
 from typing import List, Optional
 
-from crosspt.datasets.synthetic import generate_synthetic_shapenet55
+from crosspt.synthetic.shapenet55 import generate_synthetic_shapenet55
 from crosspt.fileio.atomic import DataOwnershipError
 
 OBJECT_SETS = ('synthetic-scanobjectnn', 'synthetic-modelnet40', 'synthetic-shapenetpart',
@@ -119,7 +119,7 @@ def _add_object_parsers(sub: argparse._SubParsersAction) -> None:
 
 def _object_set(args: argparse.Namespace) -> None:
     """Run one object-set sub-command and print where the files went."""
-    from crosspt.datasets import synthetic_objects as so
+    from crosspt.synthetic import objects as so
 
     start = time.time()
     common = dict(num_train_per_class=args.num_train_per_class, seed=args.seed)
@@ -155,7 +155,7 @@ def _object_set(args: argparse.Namespace) -> None:
 
 def _synthetic_scenes(args: argparse.Namespace) -> None:
     """Run the ``synthetic-scenes`` sub-command and print where the files went."""
-    from crosspt.datasets.synthetic_scenes import generate_synthetic_scannet_frames
+    from crosspt.synthetic.scannet_frames import generate_synthetic_scannet_frames
 
     start = time.time()
     info = generate_synthetic_scannet_frames(
@@ -175,7 +175,7 @@ def _synthetic_scenes(args: argparse.Namespace) -> None:
 
 def _synthetic_scannet_mmdet3d(args: argparse.Namespace) -> None:
     """Run the ``synthetic-scannet-mmdet3d`` sub-command and print where the files went."""
-    from crosspt.datasets.scannet_mmdet3d_format import generate_synthetic_scannet_mmdet3d
+    from crosspt.synthetic.scannet_mmdet3d import generate_synthetic_scannet_mmdet3d
 
     start = time.time()
     info = generate_synthetic_scannet_mmdet3d(

@@ -5,7 +5,13 @@
 #     dominates the cost of a step);
 #   - batch 8, 20 epochs over 56 objects (48 train + 8 val; 16 test objects for val).
 # The data (tools/create_data.py synthetic-shapenet55) is generated on first use.
-_base_ = ['./tap_pretrain_shapenet55.py']
+# The bases of tap_pretrain_shapenet55.py, inherited directly (its hooks are restated
+# below): inheritance stays 3 levels deep.
+_base_ = [
+    './datasets/shapenet55_views.py',
+    './schedules/adamw_cosine_100e.py',
+    './default_runtime.py',
+]
 
 data_root = 'data/synthetic_shapenet55'
 synthetic_data = dict(num_train=48, num_val=8, num_test=16, seed=0, num_points=1024)
@@ -51,5 +57,6 @@ param_scheduler = [
 train_cfg = dict(max_epochs=max_epochs, val_interval=5)
 custom_hooks = [dict(type='TAPViewGridHook', interval=35, max_objects=4)]
 default_hooks = dict(
-    checkpoint=dict(interval=5),
-    logger=dict(interval=7))
+    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=3,
+                    save_best='view/loss', rule='less'),
+    logger=dict(type='LoggerHook', interval=7))

@@ -1,7 +1,7 @@
 # PPKT pre-training of SR-UNet34 on the embedded synthetic RGB-D scenes (CPU demo).
 #   python tools/train.py configs/ppkt/teacher2d/resnet18-w32_synthetic-seg.py   # 2D teacher
 #   python tools/train.py configs/ppkt/srunet34_synthetic.py
-# Same model, loss, pairing and augmentations as srunet34_scannet.py, shrunk for a
+# Same model, loss, pairing and augmentations as srunet34_1xb24-60k_scannet.py, shrunk for a
 # 2-core CPU:
 #   - data: 4 procedural rooms x 12 frames (every 25th frame index, like PPKT's ScanNet
 #     frames), depth 240x320 with ScanNet's depth intrinsics halved, colour 484x648,
@@ -30,7 +30,14 @@
 #     (in the loader workers) 6-16 %.  At 5 cm, lr 1e-3 and batch 2, held-out retrieval
 #     was 2.6x chance after 80 iterations; at 10 cm with lr 1e-3 4.5x after 120, with
 #     lr 3e-3 7.2x after 150, with lr 5e-3 and warm-up 11.9x after 150 (short runs).
-_base_ = ['./srunet34_scannet.py']
+# The bases of srunet34_1xb24-60k_scannet.py, inherited directly (this file sets every
+# hook and log setting that config adds to them): inheritance stays 3 levels deep.
+_base_ = [
+    '../_base_/models/ppkt_srunet34.py',
+    '../_base_/datasets/scannet_frames.py',
+    '../_base_/schedules/ppkt_sgd_60k.py',
+    '../_base_/default_runtime.py',
+]
 
 data_root = 'data/synthetic_scannet'
 synthetic_data = dict(num_scenes=4, frames_per_scene=12, seed=0)

@@ -1,8 +1,2 @@
-# TAP pre-training of the 3DETR encoder on ShapeNet55 (MVCNN renders, published TAP
-# recipe of configs/_base_/tap_pretrain_shapenet55.py); its `backbone.` weights start
-# configs/tap/benchmarks/3detr_ft_scannet-det.py.
-#   bash tools/dist_train.sh configs/tap/3detr-encoder_shapenet.py 8
-_base_ = [
-    '../_base_/models/tap_3detr_encoder.py',
-    '../_base_/tap_pretrain_shapenet55.py',
-]
+# Old name of 3detr-encoder_1xb32-100e_shapenet55.py (kept for existing commands and links).
+_base_ = './3detr-encoder_1xb32-100e_shapenet55.py'

@@ -1,9 +1,2 @@
-# TAP pre-training of PointMLP on ShapeNet55 (published recipe, docs/methods/tap.md,
-# 'Pre-training recipe'):
-# AdamW lr 2e-3, wd 0.05, 100 epochs cosine to 1e-5, grad clip 10, batch 32 per GPU,
-# 6 of 12 views per object.  The number of GPUs the authors used is not published.
-#   bash tools/dist_train.sh configs/tap/pointmlp_shapenet.py 8
-_base_ = [
-    '../_base_/models/tap_pointmlp.py',
-    '../_base_/tap_pretrain_shapenet55.py',
-]
+# Old name of pointmlp_1xb32-100e_shapenet55.py (kept for existing commands and links).
+_base_ = './pointmlp_1xb32-100e_shapenet55.py'

@@ -6,7 +6,7 @@
 # docs/pretraining.md, "The quick-start recipe").
 #   python tools/train.py configs/tap/pointmlp_synthetic.py
 # Same model family, loss, camera model and data format as the published recipe
-# (configs/tap/pointmlp_shapenet.py); the departures, all for speed on a CPU, are
+# (configs/tap/pointmlp_1xb32-100e_shapenet55.py); the departures, all for speed on a CPU, are
 # written out below:
 #   - 56-px views, generated at 56 px; a 2-layer generator 7 -> 28 -> 56;
 #   - photograph module 128-d with 4 heads x 32, 2 blocks, no dropout; memory 128-d;

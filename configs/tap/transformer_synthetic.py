@@ -3,7 +3,7 @@
 # Transformer's pre-training optimizer (AdamW lr 5e-4, wd 5e-4).
 # Shrunk for a 2-core CPU: 192-d tokens, 4 blocks, 3 heads (64 dims per head as in the
 # published 384/6), 64 groups of 32 points in balls of r = 0.2 (the published model:
-# 384-d, 12 blocks, 256 groups, r = 0.1; configs/tap/transformer_shapenet.py).
+# 384-d, 12 blocks, 256 groups, r = 0.1; configs/tap/transformer_1xb32-100e_shapenet55.py).
 #   python tools/train.py configs/tap/transformer_synthetic.py
 _base_ = [
     '../_base_/models/tap_transformer.py',

@@ -27,7 +27,7 @@ from mmengine.logging import MMLogger, print_log
 from mmengine.registry import DefaultScope
 from torch import Tensor, nn
 
-from crosspt.engine.checkpoint import load_checkpoint_any
+from crosspt.models.checkpoint_loading import load_checkpoint_any
 from crosspt.models.weight_init import extract_state_dict
 from crosspt.ops.interpolate import inverse_distance_interpolate
 from crosspt.rendering.poses import tap_view_rotations

@@ -15,10 +15,11 @@
 ``data_root`` may be the folder itself or its parent; the one used is logged.
 """
 import os
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
+from crosspt.fileio.object_classes import MODELNET40_CLASSES
 from crosspt.fileio.safe_pickle import restricted_pickle_load
 from crosspt.ops import furthest_point_sample_numpy
 from crosspt.registry import DATASETS
@@ -27,13 +28,6 @@ from .object_datasets import (BaseObjectDataset, cache_location, cached_arrays,
                               find_data_dir, log, read_h5_cloud_file, read_name_list,
                               source_fingerprint)
 
-#: the standard alphabetical ModelNet40 class list, index = label id
-MODELNET40_CLASSES: Tuple[str, ...] = (
-    'airplane', 'bathtub', 'bed', 'bench', 'bookshelf', 'bottle', 'bowl', 'car', 'chair',
-    'cone', 'cup', 'curtain', 'desk', 'door', 'dresser', 'flower_pot', 'glass_box', 'guitar',
-    'keyboard', 'lamp', 'laptop', 'mantel', 'monitor', 'night_stand', 'person', 'piano',
-    'plant', 'radio', 'range_hood', 'sink', 'sofa', 'stairs', 'stool', 'table', 'tent',
-    'toilet', 'tv_stand', 'vase', 'wardrobe', 'xbox')
 H5_DIR = 'modelnet40_ply_hdf5_2048'
 NORMAL_DIR = 'modelnet40_normal_resampled'
 NORMAL_NAMES = 'modelnet40_shape_names.txt'

@@ -85,15 +85,14 @@ class ModelNetFewShotDataset(BaseObjectDataset):
     def _data_present(self) -> bool:
         return any(os.path.isfile(p) for p in self._candidates())
 
-    def _generate(self) -> None:
-        """Synthetic episodes; ``ways``/``shots``/``num_folds`` default to this dataset's."""
-        from crosspt.datasets.synthetic_objects import generate_synthetic_fewshot
-
+    def _generator_kwargs(self) -> dict:
+        """``auto_generate`` with ``ways``/``shots``/``num_folds`` defaulting to this
+        dataset's."""
         kwargs = dict(self.auto_generate)
         kwargs.setdefault('ways', (self.way,))
         kwargs.setdefault('shots', (self.shot,))
         kwargs.setdefault('num_folds', max(10, self.fold + 1))
-        generate_synthetic_fewshot(self.data_root, **kwargs)
+        return kwargs
 
     def _check_item(self, item: object, where: str) -> tuple:
         if not isinstance(item, (tuple, list)) or len(item) != 3:

@@ -4,8 +4,8 @@ The concrete datasets live in ``scanobjectnn.py``, ``modelnet40.py``, ``shapenet
 and ``modelnet_fewshot.py``; this module holds what they share:
 
 * :class:`BaseObjectDataset`: pipeline built from crosspt TRANSFORMS, ``auto_generate``
-  (synthetic data on first use, rank 0 first), errors that name the path and say how to
-  get the data.
+  (synthetic data on first use, rank 0 first: :class:`AutoGenerateMixin`), errors that
+  name the path and say how to get the data.
 * HDF5 reading with validation (:func:`read_h5_cloud_file`): missing/truncated file,
   missing key, wrong shape, lengths that differ, non-integer or out-of-range labels and
   non-finite points all raise with the file (and row) named.
@@ -31,10 +31,9 @@ from mmengine.logging import print_log
 
 from crosspt.fileio.atomic import file_lock
 
-from crosspt.datasets.auto_generate import generate_once
-from crosspt.registry import TRANSFORMS
+from .auto_generate import AutoGenerateMixin
+from .transforms.builder import build_transforms
 
-SYNTHETIC_INFO = 'synthetic_info.json'
 #: ``format`` of the JSON record in every presampled ``.npz`` cache
 CACHE_FORMAT = 'crosspt-presampled-cache-v1'
 #: name of the ``.npz`` entry holding that JSON record (a 0-d unicode array)
@@ -256,16 +255,16 @@ def find_data_dir(data_root: str, marker: str, subdirs: Sequence[str]) -> Option
     return None
 
 
-class BaseObjectDataset(BaseDataset, metaclass=ABCMeta):
+class BaseObjectDataset(AutoGenerateMixin, BaseDataset, metaclass=ABCMeta):
     """Common constructor and ``auto_generate`` logic of the object datasets.
 
-    Subclasses set ``GENERATOR`` (function name in ``crosspt.datasets.synthetic_objects``),
+    Subclasses set ``GENERATOR`` (registry name of a generator of
+    :mod:`crosspt.synthetic.objects`, :class:`AutoGenerateMixin`),
     ``CREATE_COMMAND`` (the ``tools/create_data.py`` subcommand), ``DATA_HELP`` (where
     the real data comes from), ``SPLITS`` and implement ``_data_present`` and
     ``load_data_list``.
     """
 
-    GENERATOR: str = ''
     CREATE_COMMAND: str = ''
     DATA_HELP: str = ''
     SPLITS: Tuple[str, ...] = ('train', 'test')
@@ -276,36 +275,17 @@ class BaseObjectDataset(BaseDataset, metaclass=ABCMeta):
         name = type(self).__name__
         if split not in self.SPLITS:
             raise ValueError(f'{name}: split must be one of {list(self.SPLITS)}, got {split!r}')
-        if auto_generate is not None and not isinstance(auto_generate, dict):
-            raise ValueError(f'{name}: auto_generate must be a dict of {self.GENERATOR} '
-                             f'arguments or None, got {auto_generate!r}')
+        self._init_auto_generate(auto_generate)
         if not data_root:
             raise ValueError(f'{name}: data_root must be a non-empty path')
         self.split = split
-        self.auto_generate = None if auto_generate is None else dict(auto_generate)
-        built = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
-        super().__init__(data_root=os.fspath(data_root), pipeline=built, test_mode=test_mode,
-                         **kwargs)
+        super().__init__(data_root=os.fspath(data_root), pipeline=build_transforms(pipeline),
+                         test_mode=test_mode, **kwargs)
 
     # -------------------------------------------------------------- auto_generate
     @abstractmethod
     def _data_present(self) -> bool:
         """True when the files this split reads exist."""
-
-    def _needs_generation(self) -> bool:
-        return not self._data_present() or \
-            os.path.isfile(os.path.join(self.data_root, SYNTHETIC_INFO))
-
-    def _maybe_generate(self) -> None:
-        """Run the synthetic generator when ``auto_generate`` is set and it is needed
-        (:func:`crosspt.datasets.auto_generate.generate_once`)."""
-        if self.auto_generate is not None:
-            generate_once(self._generate, self._needs_generation)
-
-    def _generate(self) -> None:
-        from crosspt.datasets import synthetic_objects
-
-        getattr(synthetic_objects, self.GENERATOR)(self.data_root, **self.auto_generate)
 
     # -------------------------------------------------------------- errors
     def missing(self, path: str, what: str) -> FileNotFoundError:

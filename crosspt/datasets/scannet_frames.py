@@ -33,8 +33,10 @@ from mmengine.logging import print_log
 
 from crosspt.fileio.scannet_layout import (frame_ids, frame_path, read_depth, read_intrinsics,
                                            read_matrix)
-from crosspt.datasets.auto_generate import generate_once
-from crosspt.registry import DATASETS, TRANSFORMS
+from crosspt.registry import DATASETS
+
+from .auto_generate import AutoGenerateMixin
+from .transforms.builder import build_transforms
 
 from .transforms.rgbd_transforms import COORDINATES, valid_depth_mask
 
@@ -63,7 +65,7 @@ def _depth_image_size(path: str) -> Tuple[int, int]:
 
 
 @DATASETS.register_module()
-class ScanNetFramesDataset(BaseDataset):
+class ScanNetFramesDataset(AutoGenerateMixin, BaseDataset):
     """ScanNet RGB-D frames (every ``frame_skip``-th) as PPKT pre-training samples.
 
     Data info per frame (consumed by ``LoadRGBDFrame``): ``sample_idx``, ``scene`` (str),
@@ -100,8 +102,9 @@ class ScanNetFramesDataset(BaseDataset):
             first kept frame.  A depth of another size raises ValueError naming it.
         max_frames: stop indexing after this many usable frames (tiny runs; the
             rejection counts then cover the scanned frames only).
-        auto_generate: if given, call ``crosspt.datasets.synthetic_scenes.
-            generate_synthetic_scannet_frames(data_root, **auto_generate)`` first when the
+        auto_generate: if given, call ``crosspt.synthetic.scannet_frames.
+            generate_synthetic_scannet_frames(data_root, **auto_generate)`` (found by its
+            ``FUNCTIONS`` name) first when the
             data is missing or is synthetic (it then only checks the parameters; real data
             is never touched); rank 0 first, the other ranks after a barrier.
         pipeline: transform configs (crosspt TRANSFORMS) or callables, starting with
@@ -118,6 +121,7 @@ class ScanNetFramesDataset(BaseDataset):
     """
 
     METAINFO: dict = dict(dataset_name='ScanNet RGB-D frames (PPKT)')
+    GENERATOR = 'generate_synthetic_scannet_frames'
 
     def __init__(self, data_root: str, scenes: Union[None, str, Sequence[str]] = None,
                  frame_skip: int = 25, coordinate: str = 'world', depth_scale: float = 1000.0,
@@ -174,15 +178,11 @@ class ScanNetFramesDataset(BaseDataset):
         self.min_valid_pixels = min_valid_pixels
         self.depth_size = depth_size
         self.max_frames = max_frames
-        if auto_generate is not None and not isinstance(auto_generate, dict):
-            raise ValueError(f'{owner}: auto_generate must be a dict of '
-                             f'generate_synthetic_scannet_frames arguments or None, '
-                             f'got {auto_generate!r}')
-        self.auto_generate = None if auto_generate is None else dict(auto_generate)
+        self._init_auto_generate(auto_generate)
         self.rejected: Dict[str, List[str]] = {'invalid_pose': [], 'empty_depth': []}
         self.num_scanned = 0
-        built = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
-        super().__init__(data_root=os.fspath(data_root), pipeline=built, **kwargs)
+        super().__init__(data_root=os.fspath(data_root), pipeline=build_transforms(pipeline),
+                         **kwargs)
 
     # ------------------------------------------------------------------ scenes
     def _scene_names(self) -> List[str]:
@@ -259,21 +259,10 @@ class ScanNetFramesDataset(BaseDataset):
         return f'rejected {len(invalid) + len(empty)} of {scanned} frames: ' + ', '.join(parts)
 
     # ------------------------------------------------------------------ index
-    def _needs_generation(self) -> bool:
-        """Data missing, or synthetic data whose parameters the idempotent generator checks."""
-        from .synthetic_scenes import SYNTHETIC_INFO
-        return not os.path.isdir(self.data_root) or \
-            os.path.isfile(os.path.join(self.data_root, SYNTHETIC_INFO))
-
-    def _generate(self) -> None:
-        from .synthetic_scenes import generate_synthetic_scannet_frames
-        generate_synthetic_scannet_frames(self.data_root, **self.auto_generate)
-
     def load_data_list(self) -> List[dict]:
         """One data info per usable frame (see the class docstring)."""
         owner = type(self).__name__
-        if self.auto_generate is not None:
-            generate_once(self._generate, self._needs_generation)
+        self._maybe_generate()
         self.rejected = {'invalid_pose': [], 'empty_depth': []}
         self.num_scanned = 0
         data_list: List[dict] = []

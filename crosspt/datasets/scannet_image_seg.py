@@ -17,26 +17,20 @@ gt_sem_seg=(H, W) int64 tensor, metainfo=scene/frame/paths))`` after the default
 """
 import csv
 import os
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
 from mmengine.dataset import BaseDataset
 from mmengine.structures import BaseDataElement
 
+from crosspt.fileio.scannet_classes import (MAX_NYU40_ID, SCANNET20_CLASSES,
+                                            SCANNET20_NYU40_IDS)
 from crosspt.fileio.scannet_layout import frame_ids, frame_path, read_color, read_label
 from crosspt.registry import DATASETS, TRANSFORMS
 
-#: The 20 ScanNet benchmark classes, train ids 0..19 (docs/methods/benchmarks.md,
-#: 'Classes and ignore index').
-SCANNET20_CLASSES: Tuple[str, ...] = (
-    'wall', 'floor', 'cabinet', 'bed', 'chair', 'sofa', 'table', 'door', 'window',
-    'bookshelf', 'picture', 'counter', 'desk', 'curtain', 'refrigerator', 'shower curtain',
-    'toilet', 'sink', 'bathtub', 'otherfurniture')
-#: NYU40 id of each of those classes.
-SCANNET20_NYU40_IDS: Tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 16, 24,
-                                        28, 33, 34, 36, 39)
-NUM_NYU40 = 40
+from .auto_generate import AutoGenerateMixin
+from .transforms.builder import build_transforms
 
 
 def nyu40_to_scannet20(labels: np.ndarray, ignore_index: int = 255,
@@ -45,11 +39,11 @@ def nyu40_to_scannet20(labels: np.ndarray, ignore_index: int = 255,
     ``ignore_index``.  Ids above 40 raise a ValueError naming ``source`` (raw ScanNet ids
     need ``label_map_file``)."""
     labels = np.asarray(labels)
-    if labels.size and (labels.min() < 0 or labels.max() > NUM_NYU40):
-        raise ValueError(f'{source}: label ids must be NYU40 ids in 0..{NUM_NYU40}, found '
+    if labels.size and (labels.min() < 0 or labels.max() > MAX_NYU40_ID):
+        raise ValueError(f'{source}: label ids must be NYU40 ids in 0..{MAX_NYU40_ID}, found '
                          f'{int(labels.min())}..{int(labels.max())}; raw ScanNet label ids '
                          'need label_map_file=scannetv2-labels.combined.tsv')
-    table = np.full(NUM_NYU40 + 1, ignore_index, dtype=np.int64)
+    table = np.full(MAX_NYU40_ID + 1, ignore_index, dtype=np.int64)
     table[list(SCANNET20_NYU40_IDS)] = np.arange(len(SCANNET20_NYU40_IDS))
     return table[labels.astype(np.int64)]
 
@@ -157,7 +151,7 @@ class PackImageSegInputs:
 
 
 @DATASETS.register_module()
-class ScanNetImageSegDataset(BaseDataset):
+class ScanNetImageSegDataset(AutoGenerateMixin, BaseDataset):
     """Frames of ScanNet-layout scenes with per-pixel labels for 2D segmentation.
 
     Args:
@@ -174,9 +168,10 @@ class ScanNetImageSegDataset(BaseDataset):
             ScanNet ids; None when they hold NYU40 ids.
         ignore_index: train id of unlabelled / non-benchmark pixels.
         auto_generate: keyword arguments of
-            ``crosspt.datasets.synthetic_scenes.generate_synthetic_scannet_frames``:
-            write (or reuse, the generator is idempotent) synthetic scenes at
-            ``data_root`` before indexing it; rank 0 first under distributed training.
+            ``crosspt.synthetic.scannet_frames.generate_synthetic_scannet_frames`` (found
+            by its ``FUNCTIONS`` name; ``progress`` defaults to False): write (or reuse,
+            the generator is idempotent) synthetic scenes at ``data_root`` before indexing
+            it when it is missing or synthetic; rank 0 first under distributed training.
         pipeline: transform configs (crosspt TRANSFORMS) or callables applied to
             ``dict(img (H, W, 3) uint8, gt_sem_seg (H, W) int64, scene, frame, img_path,
             label_path, ori_shape, sample_idx)``; default packs it unchanged.
@@ -187,6 +182,7 @@ class ScanNetImageSegDataset(BaseDataset):
 
     METAINFO: dict = dict(classes=SCANNET20_CLASSES, nyu40_ids=SCANNET20_NYU40_IDS,
                           dataset_name='ScanNet 2D semantic segmentation (20 classes)')
+    GENERATOR = 'generate_synthetic_scannet_frames'
 
     def __init__(self, data_root: str, scenes: Optional[Union[str, Sequence[str]]] = None,
                  scene_slice: Optional[Sequence[Optional[int]]] = None,
@@ -214,10 +210,7 @@ class ScanNetImageSegDataset(BaseDataset):
                                                 for v in scene_slice):
                 raise ValueError(f'ScanNetImageSegDataset: scene_slice must be (start, stop) '
                                  f'ints or None, got {scene_slice!r}')
-        if auto_generate is not None and not isinstance(auto_generate, dict):
-            raise ValueError(f'ScanNetImageSegDataset: auto_generate must be a dict of '
-                             f'generate_synthetic_scannet_frames arguments, got {auto_generate!r}')
-        self.auto_generate = None if auto_generate is None else dict(auto_generate)
+        self._init_auto_generate(auto_generate)
         self.scenes_arg, self.scene_slice = scenes, scene_slice
         self.frame_step, self.img_size = frame_step, img_size
         self.ignore_index = int(ignore_index)
@@ -230,26 +223,12 @@ class ScanNetImageSegDataset(BaseDataset):
                 if raw >= 0:
                     table[raw] = nyu
             self._raw_to_nyu40 = table
-        built = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
-        super().__init__(data_root=os.fspath(data_root), pipeline=built, test_mode=test_mode,
-                         **kwargs)
+        super().__init__(data_root=os.fspath(data_root), pipeline=build_transforms(pipeline),
+                         test_mode=test_mode, **kwargs)
 
     # ------------------------------------------------------------------ index
-    def _maybe_generate(self) -> None:
-        if self.auto_generate is None:
-            return
-        from mmengine.dist import barrier, get_dist_info
-
-        from .synthetic_scenes import generate_synthetic_scannet_frames
-
-        kwargs = {'progress': False, **self.auto_generate}
-        rank, world_size = get_dist_info()
-        if rank == 0:
-            generate_synthetic_scannet_frames(self.data_root, **kwargs)
-        if world_size > 1:
-            barrier()
-            if rank != 0:
-                generate_synthetic_scannet_frames(self.data_root, **kwargs)
+    def _generator_kwargs(self) -> dict:
+        return {'progress': False, **self.auto_generate}
 
     def _scene_names(self) -> List[str]:
         scenes = self.scenes_arg

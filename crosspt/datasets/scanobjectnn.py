@@ -23,34 +23,17 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from crosspt.fileio.object_classes import (SCANOBJECTNN_CLASSES, SCANOBJECTNN_VARIANTS,
+                                           scanobjectnn_h5_name)
 from crosspt.ops import furthest_point_sample_numpy
 from crosspt.registry import DATASETS
 
 from .object_datasets import (BaseObjectDataset, cache_location, cached_arrays, log,
                               read_h5_cloud_file, source_fingerprint)
 
-#: ScanObjectNN's 15 classes, index = label id (docs/methods/benchmarks.md, 'ScanObjectNN').
-SCANOBJECTNN_CLASSES: Tuple[str, ...] = (
-    'bag', 'bin', 'box', 'cabinet', 'chair', 'desk', 'display', 'door', 'shelf', 'table',
-    'bed', 'pillow', 'sink', 'sofa', 'toilet')
-
-#: variant -> (folder, file stem without the ``training_`` / ``test_`` prefix)
-VARIANTS: Dict[str, Tuple[str, str]] = {
-    'pb_t50_rs': ('main_split', 'objectdataset_augmentedrot_scale75'),
-    'obj_bg': ('main_split', 'objectdataset'),
-    'obj_only': ('main_split_nobg', 'objectdataset'),
-}
 #: openpoints/TAP mode names accepted as aliases
 VARIANT_ALIASES = {'hardest': 'pb_t50_rs', 'objectbg': 'obj_bg', 'objectonly': 'obj_only'}
-SPLIT_PREFIX = {'train': 'training', 'test': 'test'}
 ROOT_CANDIDATES = ('', 'h5_files')
-
-
-def scanobjectnn_h5_name(split: str, variant: str) -> Tuple[str, str]:
-    """(folder, file name) of one split of one variant, e.g.
-    ``('main_split', 'test_objectdataset_augmentedrot_scale75.h5')``."""
-    folder, stem = VARIANTS[variant]
-    return folder, f'{SPLIT_PREFIX[split]}_{stem}.h5'
 
 
 def fps_subsample_clouds(data: np.ndarray, num_points: int) -> np.ndarray:
@@ -85,7 +68,7 @@ class ScanObjectNNDataset(BaseObjectDataset):
             to the h5, TAP's place).
         rebuild_stale_cache: rebuild a cache whose build parameters, h5 size/mtime,
             shape or first points do not match (else raise ValueError).
-        auto_generate: kwargs of ``crosspt.datasets.synthetic_objects.
+        auto_generate: kwargs of ``crosspt.synthetic.objects.
             generate_synthetic_scanobjectnn``; generates synthetic data in ``data_root``
             on first use (never touches real data).
         **kwargs: ``BaseDataset`` arguments (``test_mode``, ``indices``, ...).
@@ -103,8 +86,9 @@ class ScanObjectNNDataset(BaseObjectDataset):
                  rebuild_stale_cache: bool = True, auto_generate: Optional[dict] = None,
                  **kwargs) -> None:
         variant = VARIANT_ALIASES.get(variant, variant)
-        if variant not in VARIANTS:
-            raise ValueError(f'ScanObjectNNDataset: variant must be one of {list(VARIANTS)} '
+        if variant not in SCANOBJECTNN_VARIANTS:
+            raise ValueError(f'ScanObjectNNDataset: variant must be one of '
+                             f'{list(SCANOBJECTNN_VARIANTS)} '
                              f'(or {list(VARIANT_ALIASES)}), got {variant!r}')
         if test_fps_cache and split != 'test':
             raise ValueError(f"ScanObjectNNDataset: test_fps_cache=True applies to split='test' "

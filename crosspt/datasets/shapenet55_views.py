@@ -20,8 +20,11 @@ from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from mmengine.dataset import BaseDataset
 
-from crosspt.datasets.auto_generate import generate_once
-from crosspt.registry import DATASETS, TRANSFORMS
+from crosspt.fileio.synthetic_info import SYNTHETIC_INFO, is_synthetic
+from crosspt.registry import DATASETS
+
+from .auto_generate import AutoGenerateMixin
+from .transforms.builder import build_transforms
 
 SPLIT_SUBSETS: Dict[str, List[str]] = {
     'train': ['train', 'val'],
@@ -30,7 +33,6 @@ SPLIT_SUBSETS: Dict[str, List[str]] = {
 }
 POINT_DIR = 'pointclouds'
 IMAGE_DIR = 'shapenet55v1'
-SYNTHETIC_INFO = 'synthetic_info.json'  # written by crosspt.datasets.synthetic
 
 DATA_HELP = (
     'Get the data either (a) real: the TAP README links the pre-sampled ShapeNet55 point '
@@ -51,7 +53,7 @@ def view_image_path(data_root: str, subset: str, ply_name: str, view: int) -> st
 
 
 @DATASETS.register_module()
-class ShapeNet55ViewsDataset(BaseDataset):
+class ShapeNet55ViewsDataset(AutoGenerateMixin, BaseDataset):
     """TAP pre-training data: one sample = one ``.ply`` cloud + its 12 view images.
 
     Each data info is ``{'ply_path': str, 'image_paths': [num_views_total str],
@@ -66,11 +68,12 @@ class ShapeNet55ViewsDataset(BaseDataset):
         num_views_total: rendered views per object (12 in MVCNN).
         test_mode: mmengine ``BaseDataset`` test mode (no re-fetch on ``None``).
         auto_generate: if given, call
-            ``crosspt.datasets.synthetic.generate_synthetic_shapenet55(data_root,
-            **auto_generate)`` before listing files when the data is missing or is synthetic
-            data (it then only checks the parameters; real data is never touched: a
-            non-empty folder without ``synthetic_info.json`` that lacks a subset raises
-            FileNotFoundError naming the subset). Rank 0 first, then the other ranks after
+            ``crosspt.synthetic.shapenet55.generate_synthetic_shapenet55(data_root,
+            **auto_generate)`` (found by its ``FUNCTIONS`` name) before listing files
+            when the data is missing or is synthetic data (it then only checks the
+            parameters; real data is never touched: a non-empty folder without
+            ``synthetic_info.json`` that lacks a subset raises FileNotFoundError naming
+            the subset). Rank 0 first, then the other ranks after
             a barrier.
         **kwargs: passed to ``BaseDataset`` (``lazy_init``, ``indices``,
             ``serialize_data``, ``max_refetch``, ``metainfo``, ...).
@@ -81,6 +84,7 @@ class ShapeNet55ViewsDataset(BaseDataset):
     """
 
     METAINFO: dict = dict(dataset_name='ShapeNet55 (TAP views)')
+    GENERATOR = 'generate_synthetic_shapenet55'
 
     def __init__(self, data_root: str, split: str = 'train',
                  pipeline: Sequence[Union[dict, Callable]] = (), num_views_total: int = 12,
@@ -93,19 +97,14 @@ class ShapeNet55ViewsDataset(BaseDataset):
                 or num_views_total < 1:
             raise ValueError(f'ShapeNet55ViewsDataset: num_views_total must be a positive int, '
                              f'got {num_views_total!r}')
-        if auto_generate is not None and not isinstance(auto_generate, dict):
-            raise ValueError(f'ShapeNet55ViewsDataset: auto_generate must be a dict of '
-                             f'generate_synthetic_shapenet55 arguments or None, '
-                             f'got {auto_generate!r}')
+        self._init_auto_generate(auto_generate)
         if not data_root:
             raise ValueError('ShapeNet55ViewsDataset: data_root must be a non-empty path')
         self.split = split
         self.subsets = list(SPLIT_SUBSETS[split])
         self.num_views_total = num_views_total
-        self.auto_generate = None if auto_generate is None else dict(auto_generate)
-        built = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
-        super().__init__(data_root=os.fspath(data_root), pipeline=built, test_mode=test_mode,
-                         **kwargs)
+        super().__init__(data_root=os.fspath(data_root), pipeline=build_transforms(pipeline),
+                         test_mode=test_mode, **kwargs)
 
     def _missing_subsets(self) -> List[str]:
         """Subsets of this split without a point folder holding a .ply or an image folder."""
@@ -122,30 +121,15 @@ class ShapeNet55ViewsDataset(BaseDataset):
         """True when every subset of this split has a non-empty point and image folder."""
         return not self._missing_subsets()
 
-    def _needs_generation(self) -> bool:
-        """Data missing, or synthetic data (``synthetic_info.json``) whose parameters the
-        idempotent generator must check against ``auto_generate``."""
-        return not self._data_present() or \
-            os.path.isfile(os.path.join(self.data_root, SYNTHETIC_INFO))
-
-    def _maybe_generate(self) -> None:
-        """Run the synthetic generator when ``auto_generate`` is set and it is needed
-        (:func:`crosspt.datasets.auto_generate.generate_once`)."""
-        if self.auto_generate is not None:
-            generate_once(self._generate, self._needs_generation)
-
     def _generate(self) -> None:
-        from crosspt.datasets.synthetic import generate_synthetic_shapenet55
-
         self._check_not_real_data()
-        generate_synthetic_shapenet55(self.data_root, **self.auto_generate)
+        super()._generate()
 
     def _check_not_real_data(self) -> None:
         """A non-empty ``data_root`` without ``synthetic_info.json`` holds real data, which
         ``auto_generate`` never replaces: name the subsets it lacks instead."""
         root = self.data_root
-        if not os.path.isdir(root) or not os.listdir(root) or \
-                os.path.isfile(os.path.join(root, SYNTHETIC_INFO)):
+        if not os.path.isdir(root) or not os.listdir(root) or is_synthetic(root):
             return
         missing = self._missing_subsets()
         if not missing:

@@ -20,7 +20,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from crosspt.evaluation.part_seg_metric import SHAPENETPART_PARTS
+from crosspt.fileio.object_classes import SHAPENETPART_PARTS
 from crosspt.ops import furthest_point_sample_numpy
 from crosspt.registry import DATASETS
 

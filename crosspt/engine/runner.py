@@ -17,7 +17,7 @@ and NCCL); ``None`` keeps per-process BatchNorm; ``'torch'`` / ``'mmcv'`` are mm
 """
 import re
 from collections import OrderedDict
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, Optional, Sequence, Union
 
 import torch
 from mmengine.config import Config
@@ -27,19 +27,15 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
+from crosspt.models.checkpoint_loading import (CheckpointMismatchError, compare_state_dicts,
+                                               format_key_report, mismatched_keys)
 from crosspt.ops.sparse_conv import SparseBatchNorm
 from crosspt.ops.sync_batchnorm import SyncBatchNorm, convert_sync_batchnorm
 
 #: accepted values of the ``sync_bn`` config key
 SYNC_BN_CHOICES = ('crosspt', 'torch', 'mmcv', None)
-#: how many keys of each kind an error or warning lists
-SHOWN_KEYS = 10
 PARTIAL_HINT = ('pass --partial-load to tools/train.py or tools/test.py (config: '
                 'load_strict = False) to load only the matching tensors')
-
-
-class CheckpointMismatchError(RuntimeError):
-    """A checkpoint's tensors do not fit the model (strict loading)."""
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:
@@ -47,42 +43,6 @@ def unwrap_model(model: nn.Module) -> nn.Module:
     while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
         model = model.module
     return model
-
-
-def compare_state_dicts(own: Dict, state: Dict) -> Dict[str, List[str]]:
-    """Key report of loading ``state`` into a model whose state_dict is ``own``.
-
-    Returns ``dict(missing, unexpected, mismatched)``: model keys absent from the
-    checkpoint (BatchNorm ``num_batches_tracked`` counters excepted, as in mmengine),
-    checkpoint keys the model lacks, and ``'key: checkpoint (..) vs model (..)'`` for
-    keys whose shapes differ; each list sorted.
-    """
-    missing = sorted(k for k in own if k not in state and
-                     not k.endswith('num_batches_tracked'))
-    unexpected = sorted(k for k in state if k not in own)
-    mismatched = sorted(
-        f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
-        for k in mismatched_keys(own, state))
-    return dict(missing=missing, unexpected=unexpected, mismatched=mismatched)
-
-
-def mismatched_keys(own: Dict, state: Dict) -> List[str]:
-    """Keys in both state dicts whose tensors have different shapes."""
-    return [k for k in state if k in own and hasattr(state[k], 'shape') and
-            hasattr(own[k], 'shape') and tuple(state[k].shape) != tuple(own[k].shape)]
-
-
-def format_key_report(report: Dict[str, List[str]]) -> str:
-    """Counts and the first :data:`SHOWN_KEYS` keys of each kind, one kind a line."""
-    titles = dict(missing='missing in the checkpoint', unexpected='unexpected (not in the '
-                  'model)', mismatched='shape mismatch')
-    lines = []
-    for kind, title in titles.items():
-        keys = report[kind]
-        if keys:
-            more = f' (first {SHOWN_KEYS})' if len(keys) > SHOWN_KEYS else ''
-            lines.append(f'  {title}: {len(keys)}{more}: ' + ', '.join(keys[:SHOWN_KEYS]))
-    return '\n'.join(lines)
 
 
 def extract_model_state(checkpoint: dict, revise_keys: Sequence) -> 'OrderedDict':

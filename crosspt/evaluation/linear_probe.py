@@ -57,13 +57,14 @@ def load_backbone_checkpoint(backbone: nn.Module, checkpoint: str,
     crosspt's ``weights_only`` loaders (sha256-checked when the name carries a hash).
     Training checkpoints and published backbone files both work.  Returns the number of
     tensors loaded.  Raises KeyError (no key under ``prefix``) or
-    :class:`crosspt.engine.runner.CheckpointMismatchError` (missing, unexpected or
+    :class:`crosspt.models.checkpoint_loading.CheckpointMismatchError` (missing, unexpected or
     mis-shaped tensors), naming the file and listing the keys.
     """
-    from crosspt.engine.checkpoint import load_checkpoint_file
-    from crosspt.engine.runner import (CheckpointMismatchError, compare_state_dicts,
-                                       format_key_report)
-    from crosspt.fileio.download import is_checkpoint_url, load_checkpoint_url
+    from crosspt.fileio.checkpoint_file import load_checkpoint_file
+    from crosspt.models.checkpoint_loading import (CheckpointMismatchError,
+                                                   compare_state_dicts, format_key_report,
+                                                   load_checkpoint_url)
+    from crosspt.fileio.download import is_checkpoint_url
     from crosspt.models.weight_init import extract_state_dict
     load = load_checkpoint_url if is_checkpoint_url(checkpoint) else load_checkpoint_file
     source = f'checkpoint {checkpoint}'

@@ -1,23 +1,14 @@
 """ShapeNetPart part-segmentation metrics: instance and class mIoU."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
 
+from crosspt.fileio.object_classes import SHAPENETPART_PARTS
 from crosspt.registry import METRICS
 
 from .utils import sample_field
-
-#: ShapeNetPart: category name -> its global part ids (docs/methods/benchmarks.md,
-#: 'ShapeNetPart').
-SHAPENETPART_PARTS: Dict[str, Tuple[int, ...]] = {
-    'Airplane': (0, 1, 2, 3), 'Bag': (4, 5), 'Cap': (6, 7), 'Car': (8, 9, 10, 11),
-    'Chair': (12, 13, 14, 15), 'Earphone': (16, 17, 18), 'Guitar': (19, 20, 21),
-    'Knife': (22, 23), 'Lamp': (24, 25, 26, 27), 'Laptop': (28, 29),
-    'Motorbike': (30, 31, 32, 33, 34, 35), 'Mug': (36, 37), 'Pistol': (38, 39, 40),
-    'Rocket': (41, 42, 43), 'Skateboard': (44, 45, 46), 'Table': (47, 48, 49),
-}
 
 RULES = ('pointnet2', 'pointmlp')
 

@@ -5,8 +5,9 @@ their name, and load them with ``weights_only`` semantics.
 ``<name>-<sha256[:8]>.pth`` (the first hex digits of the sha256 of the whole file).
 :func:`download_checkpoint` streams ``http(s)://`` or ``file://`` URLs into
 :func:`cache_dir`, refuses truncated or tampered downloads, and serves later calls from
-the cache without touching the network.  :func:`load_checkpoint_url` then loads the file
-with :func:`crosspt.engine.checkpoint.load_checkpoint_file` (tensors and plain data only).
+the cache without touching the network.  :func:`crosspt.models.checkpoint_loading.load_checkpoint_url`
+then loads the file with :func:`crosspt.fileio.checkpoint_file.load_checkpoint_file`
+(tensors and plain data only).
 
 Third-party releases listed in the model index (``Official Weights`` in a metafile, e.g.
 TAP's authors' files) are fetched by :func:`fetch_checkpoint` as well: verified against the
@@ -377,17 +378,3 @@ def resolve_checkpoint(name: str, progress: bool = True) -> str:
         raise FileNotFoundError(f'checkpoint not found: {name} (a local file, or an '
                                 f'http(s):// or file:// URL)')
     return name
-
-
-def load_checkpoint_url(url: str, map_location: Optional[str] = 'cpu', **kwargs) -> dict:
-    """Download ``url`` (:func:`fetch_checkpoint`, or :func:`download_checkpoint` with
-    ``kwargs``) and load it with ``weights_only=True`` semantics (a file that pickles code
-    is refused); an official TAP file is converted to crosspt names
-    (:func:`crosspt.engine.checkpoint.load_converted`)."""
-    from crosspt.engine.checkpoint import load_converted
-
-    path = download_checkpoint(url, **kwargs) if kwargs else fetch_checkpoint(url)
-    try:
-        return load_converted(path, map_location=map_location, source=url)
-    except RuntimeError as err:
-        raise RuntimeError(f'checkpoint {url} (cached as {path}) was refused: {err}') from err

@@ -11,7 +11,7 @@ from mmengine.logging import print_log
 from mmengine.model.weight_init import PretrainedInit, update_init_info
 from torch import nn
 
-from crosspt.engine.checkpoint import load_checkpoint_any
+from .checkpoint_loading import load_checkpoint_any
 from crosspt.registry import WEIGHT_INITIALIZERS
 
 

@@ -15,7 +15,7 @@ from crosspt.ops import furthest_point_sample_numpy
 PathLike = Union[str, os.PathLike]
 
 __all__ = ['read_mesh', 'read_off', 'read_obj', 'read_mesh_ply', 'write_off', 'write_obj',
-           'sample_surface_points', 'to_y_up', 'UP_AXES']
+           'sample_surface_points', 'sample_triangles', 'to_y_up', 'UP_AXES']
 
 UP_AXES = ('x', 'y', 'z')
 # new axis i = old axis _Y_UP_ORDER[up_axis][i]: cyclic permutations (no mirroring)
@@ -227,6 +227,21 @@ def to_y_up(points: np.ndarray, up_axis: str = 'y') -> np.ndarray:
     return np.ascontiguousarray(np.asarray(points)[:, list(_Y_UP_ORDER[up_axis])])
 
 
+def sample_triangles(tri: np.ndarray, area: np.ndarray, num_points: int,
+                     rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+    """Area-weighted uniform samples on triangles ``tri`` (F, 3, 3) of areas ``area`` (F,).
+
+    Returns:
+        face index (M,) of each sample and the samples (M, 3) float64.
+    """
+    face = rng.choice(len(tri), size=num_points, p=area / area.sum())
+    u, v = rng.uniform(size=(2, num_points))
+    flip = u + v > 1
+    u[flip], v[flip] = 1 - u[flip], 1 - v[flip]
+    t = tri[face]
+    return face, t[:, 0] + u[:, None] * (t[:, 1] - t[:, 0]) + v[:, None] * (t[:, 2] - t[:, 0])
+
+
 def sample_surface_points(vertices: np.ndarray, faces: np.ndarray, num_points: int,
                           rng: np.random.Generator, oversample: int = 4) -> np.ndarray:
     """Area-weighted uniform surface samples, thinned by FPS from ``oversample``x as many.
@@ -251,12 +266,7 @@ def sample_surface_points(vertices: np.ndarray, faces: np.ndarray, num_points: i
     if not area.sum() > 0:
         raise ValueError('sample_surface_points: the mesh has zero surface area')
     total = num_points * max(int(oversample), 1)
-    face = rng.choice(len(tri), size=total, p=area / area.sum())
-    u, v = rng.uniform(size=(2, total))
-    flip = u + v > 1
-    u[flip], v[flip] = 1 - u[flip], 1 - v[flip]
-    t = tri[face]
-    points = t[:, 0] + u[:, None] * (t[:, 1] - t[:, 0]) + v[:, None] * (t[:, 2] - t[:, 0])
+    _, points = sample_triangles(tri, area, total, rng)
     if total > num_points:
         points = points[furthest_point_sample_numpy(points, num_points)]
     return points.astype(np.float32)

@@ -6,6 +6,7 @@ are resolved relative to it, so the folder mirrors the source checkout::
 
     crosspt/.mim/model-index.yml
     crosspt/.mim/configs/**/{*.py,*.yml,*.md}   # configs, metafiles, method READMEs
+    crosspt/.mim/projects/**/{*.py,*.yml,*.md}  # the mmdet3d project's configs + adapters
     crosspt/.mim/tools/**/{*.py,*.sh}           # what `mim train/test` would run
 
 ``setup.py`` writes it into the build folder of a regular (wheel) install with
@@ -29,6 +30,7 @@ MIM_DIR = '.mim'
 MIM_ITEMS: Dict[str, Tuple[str, ...]] = {
     'model-index.yml': (),
     'configs': ('*.py', '*.yml', '*.md'),
+    'projects': ('*.py', '*.yml', '*.md'),
     'tools': ('*.py', '*.sh'),
 }
 #: written into every generated ``.mim`` folder; only a folder carrying it is ever replaced

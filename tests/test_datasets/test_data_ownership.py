@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from crosspt.datasets.scannet_mmdet3d_format import generate_synthetic_scannet_mmdet3d
-from crosspt.datasets.synthetic import generate_synthetic_shapenet55
-from crosspt.datasets.synthetic_objects import generate_synthetic_scanobjectnn
-from crosspt.datasets.synthetic_scenes import generate_synthetic_scannet_frames
+from crosspt.synthetic.scannet_mmdet3d import generate_synthetic_scannet_mmdet3d
+from crosspt.synthetic.shapenet55 import generate_synthetic_shapenet55
+from crosspt.synthetic.objects import generate_synthetic_scanobjectnn
+from crosspt.synthetic.scannet_frames import generate_synthetic_scannet_frames
 from crosspt.fileio import atomic
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,10 +13,10 @@ import torch
 import crosspt.datasets  # noqa: F401  (registers datasets and transforms)
 from crosspt.datasets import (ModelNet40H5Dataset, ModelNet40NormalDataset,
                               ModelNetFewShotDataset, ScanObjectNNDataset, ShapeNetPartDataset)
-from crosspt.datasets.synthetic_objects import (generate_synthetic_fewshot,
-                                                generate_synthetic_modelnet40,
-                                                generate_synthetic_scanobjectnn,
-                                                generate_synthetic_shapenetpart)
+from crosspt.synthetic.objects import (generate_synthetic_fewshot,
+                                       generate_synthetic_modelnet40,
+                                       generate_synthetic_scanobjectnn,
+                                       generate_synthetic_shapenetpart)
 from crosspt.registry import DATASETS
 from point_references import brute_fps
 

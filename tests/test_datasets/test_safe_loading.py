@@ -21,10 +21,10 @@ import pytest
 from crosspt.datasets import (ModelNet40NormalDataset, ModelNetFewShotDataset,
                               ScanObjectNNDataset, ShapeNetPartDataset)
 from crosspt.datasets import object_datasets
-from crosspt.datasets.synthetic_objects import (generate_synthetic_fewshot,
-                                                generate_synthetic_modelnet40,
-                                                generate_synthetic_scanobjectnn,
-                                                generate_synthetic_shapenetpart)
+from crosspt.synthetic.objects import (generate_synthetic_fewshot,
+                                       generate_synthetic_modelnet40,
+                                       generate_synthetic_scanobjectnn,
+                                       generate_synthetic_shapenetpart)
 from point_references import brute_fps
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -159,7 +159,7 @@ def test_restricted_unpickler_refuses_code(tmp_path):
 
 def test_restricted_unpickler_reads_crosspt_generator_outputs(roots, tmp_path):
     """The few-shot episodes (protocol 4) and mmdet3d infos (protocol 2) crosspt writes."""
-    from crosspt.datasets.scannet_mmdet3d_format import write_scannet_infos
+    from crosspt.synthetic.scannet_mmdet3d import write_scannet_infos
     from crosspt.fileio.safe_pickle import restricted_pickle_load
 
     episode = os.path.join(roots['fewshot'], 'ModelNetFewshot', '3way_2shot', '0.pkl')

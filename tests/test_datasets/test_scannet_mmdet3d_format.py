@@ -1,4 +1,4 @@
-"""Synthetic scenes in mmdet3d's ScanNet format (crosspt.datasets.scannet_mmdet3d_format),
+"""Synthetic scenes in mmdet3d's ScanNet format (crosspt.synthetic.scannet_mmdet3d),
 checked without mmdet3d.
 
 References used here, independent of the implementation:
@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crosspt.datasets.scannet_mmdet3d_format import (generate_synthetic_scannet_mmdet3d,
-                                                     label_weight, resampled_scene_idxs,
-                                                     write_scannet_infos,
-                                                     write_scannet_mmdet3d_scene)
-from crosspt.datasets.synthetic_scenes import generate_scene, sample_scene_points
+from crosspt.synthetic.scannet_mmdet3d import (generate_synthetic_scannet_mmdet3d,
+                                               label_weight, resampled_scene_idxs,
+                                               write_scannet_infos,
+                                               write_scannet_mmdet3d_scene)
+from crosspt.synthetic.room_planner import generate_scene
+from crosspt.synthetic.scene_points import sample_scene_points
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = 0

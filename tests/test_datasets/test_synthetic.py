@@ -7,10 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
-from crosspt.datasets.synthetic import (SYNTHETIC_CATEGORIES, generate_synthetic_shapenet55,
-                                        make_object, sample_surface_points)
 from crosspt.fileio import read_ply_points
-from crosspt.rendering import read_mesh, tap_view_rotations
+from crosspt.rendering import read_mesh, sample_surface_points, tap_view_rotations
+from crosspt.synthetic.shapenet55 import generate_synthetic_shapenet55
+from crosspt.synthetic.shapes import SYNTHETIC_CATEGORIES, make_object
 
 COUNTS = dict(num_train=2, num_val=1, num_test=1)
 

@@ -10,10 +10,10 @@ import h5py
 import numpy as np
 import pytest
 
-from crosspt.datasets.synthetic_objects import (generate_synthetic_fewshot,
-                                                generate_synthetic_modelnet40,
-                                                generate_synthetic_scanobjectnn,
-                                                generate_synthetic_shapenetpart)
+from crosspt.synthetic.objects import (generate_synthetic_fewshot,
+                                       generate_synthetic_modelnet40,
+                                       generate_synthetic_scanobjectnn,
+                                       generate_synthetic_shapenetpart)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SMALL = {

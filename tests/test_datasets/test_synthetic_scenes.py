@@ -1,4 +1,5 @@
-"""Synthetic indoor scenes (crosspt.datasets.synthetic_scenes) against analytic geometry.
+"""Synthetic indoor scenes (crosspt.synthetic: room_planner, cameras, scene_renderer,
+scene_points, scannet_frames) against analytic geometry.
 
 Distances to primitives are computed here with the signed-distance formulas of a box and
 of a capped vertical cylinder, not with the renderer's ray intersections; floor and walls
@@ -15,15 +16,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from crosspt.datasets.synthetic_scenes import (NYU40_CLASSES, SCANNET20_NYU40_IDS,
-                                               camera_trajectory, default_intrinsics,
-                                               generate_scene, generate_synthetic_scannet_frames,
-                                               render_frame, sample_scene_points, scene_boxes,
-                                               write_scene_sens)
+from crosspt.fileio.scannet_classes import SCANNET20_NYU40_IDS
 from crosspt.fileio.scannet_layout import (INTRINSIC_FILES, frame_ids, frame_path, read_color,
                                            read_depth, read_intrinsics, read_label, read_matrix)
 from crosspt.fileio.sens import decode_color, decode_depth, read_sens
 from crosspt.ops.backprojection import backproject_depth
+from crosspt.synthetic.cameras import camera_trajectory, default_intrinsics
+from crosspt.synthetic.room_planner import generate_scene
+from crosspt.synthetic.scannet_frames import generate_synthetic_scannet_frames, write_scene_sens
+from crosspt.synthetic.scene_model import NYU40_CLASSES
+from crosspt.synthetic.scene_points import sample_scene_points, scene_boxes
+from crosspt.synthetic.scene_renderer import render_frame
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = 0

@@ -25,7 +25,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 from crosspt.datasets import ShapeNet55ViewsDataset
-from crosspt.datasets.synthetic import generate_synthetic_shapenet55
+from crosspt.synthetic.shapenet55 import generate_synthetic_shapenet55
 from crosspt.fileio.ply import read_ply_points
 from crosspt.registry import MODELS
 from crosspt.rendering import read_mesh, render_mesh_views

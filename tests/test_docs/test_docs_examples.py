@@ -90,7 +90,7 @@ def test_mmdet3d_example_loads_published_ppkt_weights_and_segments_a_scene(
     from mmengine.dataset import pseudo_collate
 
     from crosspt.datasets.scannet_image_seg import nyu40_to_scannet20
-    from crosspt.datasets.scannet_mmdet3d_format import generate_synthetic_scannet_mmdet3d
+    from crosspt.synthetic.scannet_mmdet3d import generate_synthetic_scannet_mmdet3d
     from crosspt.models.backbones import SRUNet
 
     cfg = Config.fromfile(MMDET3D_EXAMPLE)
@@ -286,7 +286,7 @@ def test_repository_paths_in_the_docs_exist():
         for match in PATH_RE.finditer(page.read_text()):
             path = match.group(1).rstrip('.,:')
             if any(c in path for c in '<>*') or path.endswith('.'):
-                continue            # placeholders such as configs/tap/<backbone>_shapenet.py
+                continue            # placeholders such as configs/tap/<backbone>_synthetic.py
             for candidate in expand_braces(path):
                 checked += 1
                 if not (REPO / candidate).exists():

@@ -17,8 +17,8 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from torch import nn
 
 import crosspt.engine  # noqa: F401 - registers the safe local-file and URL loaders
-from crosspt.fileio.download import (cache_dir, download_checkpoint, hash_prefix_from_name,
-                                     load_checkpoint_url)
+from crosspt.engine.checkpoint import load_checkpoint_url
+from crosspt.fileio.download import cache_dir, download_checkpoint, hash_prefix_from_name
 from crosspt.models.weight_init import ReportingPretrainedInit
 
 REPO = Path(__file__).resolve().parents[2]

@@ -77,8 +77,8 @@ def test_check_sync_bn_refuses_what_cannot_run():
 
 
 @pytest.mark.parametrize('config', ['configs/_base_/default_runtime.py',
-                                    'configs/tap/pointmlp_shapenet.py',
-                                    'configs/ppkt/srunet34_scannet.py'])
+                                    'configs/tap/pointmlp_1xb32-100e_shapenet55.py',
+                                    'configs/ppkt/srunet34_1xb24-60k_scannet.py'])
 def test_configs_default_to_crosspt_sync_bn_and_can_turn_it_off(config):
     path = osp.join(REPO, config)
     assert Config.fromfile(path).sync_bn == 'crosspt'

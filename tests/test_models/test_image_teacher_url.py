@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'test_tools'))
 from official_weights_helpers import serve_as_mirror  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
+PPKT_CONFIG = 'configs/ppkt/srunet34_1xb24-60k_scannet.py'
 PUBLISHED = 'https://download.pytorch.org/models/resnet50-0676ba61.pth'
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
@@ -76,7 +77,7 @@ def mirror(tmp_path, monkeypatch):
 
 def test_scannet_recipe_defaults_to_the_published_url(monkeypatch):
     monkeypatch.delenv('CROSSPT_TEACHER', raising=False)
-    teacher = Config.fromfile(str(REPO / 'configs/ppkt/srunet34_scannet.py')).model.teacher
+    teacher = Config.fromfile(str(REPO / PPKT_CONFIG)).model.teacher
     assert teacher.checkpoint == PUBLISHED
     assert teacher.backbone == dict(type='ResNet', depth=50) and teacher.get('prefix') is None
 
@@ -88,7 +89,7 @@ def test_resnet50_teacher_from_url_equals_a_strict_load(resnet50_file, mirror, m
     server = mirror({path: data})
     url = f'https://download.pytorch.org{path}'
     monkeypatch.setenv('CROSSPT_TEACHER', url)          # the recipe's override hook
-    cfg = Config.fromfile(str(REPO / 'configs/ppkt/srunet34_scannet.py')).model.teacher
+    cfg = Config.fromfile(str(REPO / PPKT_CONFIG)).model.teacher
     assert cfg.checkpoint == url
     teacher = MODELS.build(cfg)
     assert teacher.unused_keys == ['fc.weight', 'fc.bias']

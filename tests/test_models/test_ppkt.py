@@ -14,6 +14,10 @@ TINY_TEACHER = dict(type='ImageTeacher', backbone=dict(type='ResNet', depth=18, 
                     checkpoint=None, allow_random_init=True)
 TINY_SRUNET = dict(type='SRUNet', in_channels=3, out_channels=None, stem_channels=8,
                    planes=(8, 16, 16, 16, 16, 16, 12, 12), layers=(1, 1, 1, 1, 1, 1, 1, 1))
+TINY_POINTMLP_SEG = dict(type='PointMLPPartSeg', in_channels=3, embed_dims=8,
+                         dim_expansion=(2, 2), pre_blocks=(1, 1), pos_blocks=(1, 1),
+                         k_neighbors=(8, 8), reducers=(2, 2), de_dims=(16, 16),
+                         de_blocks=(1, 1), gmp_dim=8, cls_dim=8, num_categories=1)
 
 
 @pytest.fixture(autouse=True)
@@ -149,10 +153,7 @@ def test_loss_falls_below_chance_on_a_fixed_batch():
 
 def test_point_based_student_needs_equal_point_counts():
     torch.manual_seed(0)
-    student = dict(type='PointStudent', pass_category=True, backbone=dict(
-        type='PointMLPPartSeg', in_channels=3, embed_dims=8, dim_expansion=(2, 2),
-        pre_blocks=(1, 1), pos_blocks=(1, 1), k_neighbors=(8, 8), reducers=(2, 2),
-        de_dims=(16, 16), de_blocks=(1, 1), gmp_dim=8, cls_dim=8, num_categories=1))
+    student = dict(type='PointStudent', pass_category=True, backbone=TINY_POINTMLP_SEG)
     model = _model(backbone=student)
     data = model.data_preprocessor(_batch([32, 32]))
     losses = model.loss(data['inputs'])
@@ -162,3 +163,46 @@ def test_point_based_student_needs_equal_point_counts():
     data = model.data_preprocessor(_batch([32, 30]))
     with pytest.raises(ValueError, match='SampleVoxels'):
         model.loss(data['inputs'])
+
+
+def test_every_student_answers_point_features_on_the_packed_batch():
+    """One student interface: SRUNet.point_features is its forward on the batch's own
+    SparseTensor, PointStudent.point_features its forward on (points, feats, counts), and
+    PPKT.extract_feat returns exactly that for either."""
+    from crosspt.ops.sparse_conv import SparseTensor
+    torch.manual_seed(0)
+    model = _model().eval()
+    inputs = model.data_preprocessor(_batch([32, 32]))['inputs']
+    with torch.no_grad():
+        expected = model.backbone(SparseTensor(inputs['coords'], inputs['feats'])).feats
+        torch.testing.assert_close(model.extract_feat(inputs), expected, rtol=0, atol=0)
+    student = MODELS.build(dict(type='PointStudent', feature_mode='xyz', pass_category=True,
+                                backbone=TINY_POINTMLP_SEG)).eval()
+    with torch.no_grad():
+        got = student.point_features(inputs)
+        xyz = inputs['points'].view(2, 32, 3)
+        xyz = xyz - xyz.mean(dim=1, keepdim=True)
+        ref = student.net(xyz, xyz, torch.zeros(2, dtype=torch.long))['point_features']
+        ref = ref.reshape(64, -1)
+    assert got.shape == (64, student.out_channels)
+    torch.testing.assert_close(got, ref, rtol=0, atol=0)
+
+
+def test_student_without_point_features_is_refused_by_name():
+    with pytest.raises(TypeError, match='PointMLPPartSeg has no point_features'):
+        _model(backbone=TINY_POINTMLP_SEG)
+
+
+@pytest.mark.parametrize('student,expected', [
+    ('sparse', 5.742589950561523), ('point', 5.524553298950195)])
+def test_loss_matches_the_value_recorded_before_the_student_interface(student, expected):
+    """Seeded losses recorded at e62f263, when PPKT still branched on
+    ``backbone.input_format``: the one interface computes the same numbers."""
+    kwargs = {} if student == 'sparse' else dict(backbone=dict(
+        type='PointStudent', pass_category=True, backbone=TINY_POINTMLP_SEG))
+    torch.manual_seed(0)
+    model = _model(**kwargs)
+    data = model.data_preprocessor(_batch([32, 32]))
+    torch.manual_seed(5)
+    loss = model.loss(data['inputs'])['loss_ppnce'].item()
+    assert loss == pytest.approx(expected, rel=1e-5)

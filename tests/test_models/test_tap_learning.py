@@ -19,7 +19,7 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
-from crosspt.datasets.synthetic import generate_synthetic_shapenet55
+from crosspt.synthetic.shapenet55 import generate_synthetic_shapenet55
 from crosspt.evaluation.silhouette import silhouette_iou, silhouette_iou_floor
 from crosspt.registry import DATASETS, MODELS
 

@@ -4,8 +4,8 @@ The release builds its masking radii as ``[x ** 2 for x in [0.4, 0.8, 1.2]]`` an
 attention between two points when their plain Euclidean distance (``cdist(p=2)``, not
 squared) is ``>=`` that value.  That rule is restated here on a brute-force distance
 matrix (a double loop over the points), and the masks that crosspt's encoder, built from
-``configs/tap/benchmarks/3detr-m_scratch_scannet-det.py``, hands its three attention
-layers must equal it.  The encoder's own default must equal it as well.
+``projects/crosspt_mmdet3d/configs/tap/3detr-m_scratch_scannet-det.py``, hands its three
+attention layers must equal it.  The encoder's own default must equal it as well.
 """
 import math
 from pathlib import Path
@@ -18,7 +18,7 @@ from mmengine.config import Config
 from crosspt.models.detectors import ThreeDETREncoder
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIG = REPO / 'configs/tap/benchmarks/3detr-m_scratch_scannet-det.py'
+CONFIG = REPO / 'projects/crosspt_mmdet3d/configs/tap/3detr-m_scratch_scannet-det.py'
 RELEASE_BASE_RADII = [0.4, 0.8, 1.2]
 NHEAD = 4
 

@@ -1,5 +1,5 @@
 """mmdet3d 1.4.0's own ScanNet datasets and stock pipelines read the synthetic scenes of
-crosspt.datasets.scannet_mmdet3d_format; the crosspt subclasses add auto-generation, the
+crosspt.synthetic.scannet_mmdet3d; the crosspt subclasses add auto-generation, the
 limited-label scene fraction and clear errors (projects/crosspt_mmdet3d/.../datasets.py).
 
 Expected values come from the raw files read here with numpy, the class tables of
@@ -23,7 +23,7 @@ from mmdet3d.datasets import ScanNetDataset, ScanNetSegDataset  # noqa: E402
 from mmdet3d.registry import DATASETS  # noqa: E402
 from mmdet3d.structures import DepthInstance3DBoxes  # noqa: E402
 
-from crosspt.datasets.scannet_mmdet3d_format import \
+from crosspt.synthetic.scannet_mmdet3d import \
     generate_synthetic_scannet_mmdet3d  # noqa: E402
 # registers CrossptScanNet{Seg,}Dataset and ValidateScene3D in mmdet3d's registries
 from projects.crosspt_mmdet3d.crosspt_mmdet3d import datasets as cdatasets  # noqa: E402

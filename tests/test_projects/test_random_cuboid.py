@@ -161,11 +161,11 @@ def test_bad_arguments_are_refused():
         RandomCuboid().transform(dict(points=np.zeros((5, 3))))
 
 
-CONFIGS = ['configs/tap/benchmarks/3detr_scratch_scannet-det.py',
-           'configs/tap/benchmarks/3detr_ft_scannet-det.py',
-           'configs/tap/benchmarks/3detr-m_scratch_scannet-det.py',
-           'configs/tap/benchmarks/3detr_scratch_scannet-det_synthetic.py',
-           'configs/tap/benchmarks/3detr_ft_scannet-det_synthetic.py']
+CONFIGS = ['projects/crosspt_mmdet3d/configs/tap/3detr_scratch_scannet-det.py',
+           'projects/crosspt_mmdet3d/configs/tap/3detr_ft_scannet-det.py',
+           'projects/crosspt_mmdet3d/configs/tap/3detr-m_scratch_scannet-det.py',
+           'projects/crosspt_mmdet3d/configs/tap/3detr_scratch_scannet-det_synthetic.py',
+           'projects/crosspt_mmdet3d/configs/tap/3detr_ft_scannet-det_synthetic.py']
 
 
 @pytest.mark.parametrize('config', CONFIGS)

@@ -209,6 +209,39 @@ def test_attention_flops(counter):
     assert report.total == b * h * length * s * (e + e_v) == 2100
 
 
+class Photograph(PointAlgorithm):
+    def __init__(self, **kwargs) -> None:
+        super().__init__()
+        from crosspt.models.tap.photograph import TAPPhotographModule
+        self.photograph = TAPPhotographModule(**kwargs)
+
+    def tensor(self, inputs):
+        return self.photograph(inputs['queries'], inputs['memory'])
+
+
+@pytest.mark.parametrize('counter', ['jit', 'dispatch'])
+def test_tap_photograph_traces_and_its_flops_are_the_layer_sum(counter):
+    """TAP's photograph module is traced by the JIT counter (no fallback) and both
+    counters give the layer-by-layer multiply-adds, worked out here from the shapes."""
+    b, v, side, m, d, heads, hd, r, depth = 2, 3, 2, 5, 16, 2, 8, 2, 2
+    q, inner = v * side * side, heads * hd                    # queries per object
+    inputs = dict(queries=torch.rand(b * v, side * side, 8), memory=torch.rand(b, m, d))
+    model = Photograph(embed_dims=d, depth=depth, num_heads=heads, head_dims=hd,
+                       ffn_ratio=r).eval()
+    rows = b * q
+    query_mlp = rows * (8 * 8 + 8 * d)
+    self_attn = 3 * rows * d * inner + b * v * heads * side ** 4 * 2 * hd + rows * inner * d
+    cross_attn = (rows * d * inner + 2 * b * m * d * inner + b * heads * q * m * 2 * hd
+                  + rows * inner * d)
+    ffn = rows * d * 2 * d * r + rows * d * r * d
+    norms = 3 * rows * d * 5                                   # LayerNorm: 5 per element
+    report = get_flops.count_flops(model, inputs, None, 'tensor', counter)
+    assert report.counter == counter and report.note is None
+    assert report.total == query_mlp + depth * (self_attn + cross_attn + ffn + norms)
+    assert 'aten::gelu' in report.not_counted                  # listed, not dropped
+    assert not {'aten::view', 'aten::transpose', 'aten::size'} & set(report.not_counted)
+
+
 class SparseConvModel(PointAlgorithm):
     def __init__(self, c_in: int, c_out: int) -> None:
         super().__init__()
@@ -288,8 +321,12 @@ def test_parameters_and_head_flops_of_a_hand_built_config(tmp_path):
     assert counts['backbone'] == (backbone_params, 0)
 
 
+#: an mmdet3d-scoped config (default_scope='mmdet3d')
+DET_CONFIG = 'projects/crosspt_mmdet3d/configs/tap/3detr_ft_scannet-det.py'
+
+
 def test_mmdet3d_scoped_config_is_skipped_with_a_reason():
-    report = get_flops.analyze_config(str(REPO / 'configs/tap/benchmarks/3detr_ft_scannet-det.py'))
+    report = get_flops.analyze_config(str(REPO / DET_CONFIG))
     assert report.skipped and "default_scope='mmdet3d'" in report.skipped
 
 
@@ -297,12 +334,12 @@ def test_mmdet3d_scoped_config_is_skipped_with_a_reason():
 def test_get_flops_end_to_end(tmp_path):
     out = tmp_path / 'flops.png'
     output = run([sys.executable, f'{TOOLS}/get_flops.py', CLS_CONFIG,
-                  'configs/tap/benchmarks/3detr_ft_scannet-det.py', '--out', str(out)])
+                  DET_CONFIG, '--out', str(out)])
     row = next(line for line in output.splitlines()
                if line.startswith('| tap/benchmarks/pointmlp_ft_modelnet40_synthetic |'))
     assert 'PointClassifier | loss | points (1, 1024, 3), features (1, 1024, 4)' in row
     assert re.search(r'\| [\d.]+ MFLOPs \| jit \|$', row), row
-    assert 'skipped configs/tap/benchmarks/3detr_ft_scannet-det.py' in output
+    assert f'skipped {DET_CONFIG}' in output
     assert '- not counted (no FLOP rule; calls):' in output
     assert_png(out)
 

@@ -27,13 +27,15 @@ from tool_runner import run
 REPO = Path(__file__).resolve().parents[2]
 #: (pattern on the repo-relative path, published total batch); the first match counts
 PUBLISHED = [
-    (r'^configs/tap/dgcnn_shapenet\.py$', 16),           # TAP DGCNN: 16 per GPU
-    (r'^configs/tap/[\w-]+_shapenet\.py$', 32),          # TAP pre-training: 32 per GPU
-    (r'^configs/tap/benchmarks/3detr', 8),               # 3DETR scripts: 8, one GPU
+    (r'^configs/tap/dgcnn_(shapenet|1xb16-100e_shapenet55)\.py$', 16),  # TAP DGCNN: 16
+    (r'^configs/tap/[\w-]+_(shapenet|1xb32-100e_shapenet55)\.py$', 32),  # TAP: 32 per GPU
+    (r'^projects/crosspt_mmdet3d/configs/tap/3detr', 8),  # 3DETR scripts: 8, one GPU
     (r'^configs/tap/benchmarks/.*shapenetpart', 16),     # TAP ShapeNetPart: 16
     (r'^configs/tap/benchmarks/.*(scanobjectnn|modelnet40)', 32),  # TAP / Point-BERT: 32
-    (r'^configs/ppkt/srunet34_scannet\.py$', 24),        # PPKT: 24 frames per step
-    (r'^configs/ppkt/benchmarks/.*scannet-seg', 32),     # 4 GPUs x 8 [UNVERIFIED]
+    (r'^configs/ppkt/srunet34_(scannet|1xb24-60k_scannet)\.py$', 24),  # PPKT: 24 frames
+    (r'^projects/crosspt_mmdet3d/configs/ppkt/.*scannet-seg', 32),  # 4 GPUs x 8 [UNVERIFIED]
+    (r'^projects/crosspt_mmdet3d/configs/ppkt/srunet34_\w+_s3dis-seg', 32),  # PPKT: 1 x 32
+    (r'^projects/crosspt_mmdet3d/configs/ppkt/votenet-.*scannet-det', 64),  # mmdet3d: 8 x 8
 ]
 
 
@@ -86,11 +88,11 @@ def load_train_tool():
 
 
 def test_lr_scaled_by_world_size_for_tap_pointmlp(tmp_path, monkeypatch):
-    """configs/tap/pointmlp_shapenet.py (lr 2e-3 for batch 32) on 2 and on 8 processes x 32
-    (docs/pretraining.md's example): every parameter group's lr is multiplied by the
-    number of processes with the flag, and stays without it."""
+    """configs/tap/pointmlp_1xb32-100e_shapenet55.py (lr 2e-3 for batch 32) on 2 and on 8
+    processes x 32 (docs/pretraining.md's example): every parameter group's lr is
+    multiplied by the number of processes with the flag, and stays without it."""
     train = load_train_tool()
-    config = 'configs/tap/pointmlp_shapenet.py'
+    config = 'configs/tap/pointmlp_1xb32-100e_shapenet55.py'
     monkeypatch.chdir(REPO)
     monkeypatch.setenv('LOCAL_RANK', '0')   # parse_args() sets it when missing
 

@@ -64,3 +64,17 @@ def test_scene_table_at_tiny_sizes():
     # the same op has one exponent pair on all its rows
     for k in range(len(ops)):
         assert len({r.split('|')[-2] for r in rows[k * len(sizes):(k + 1) * len(sizes)]}) == 1
+
+
+def test_tap_step_rate_is_alternated_with_the_matmul_and_counts_fwd_plus_bwd():
+    """bench_tap at batch 1: the fraction is the step's GFLOP/s over the matmul's measured
+    in the same run, and the step's FLOPs (torch.utils.flop_counter, 2 per multiply-add)
+    are about 3 forwards (backward = 2 forwards for every GEMM) of get_flops' count of the
+    training forward (1 per multiply-add)."""
+    import get_flops
+    config = str(REPO / 'configs' / 'tap' / 'pointmlp_1xb32-100e_shapenet55.py')
+    tap = benchmark_ops.bench_tap(1, 1, config)
+    assert tap['fraction'] == pytest.approx(tap['gflops'] / tap['matmul_gflops'])
+    assert tap['gflops'] == pytest.approx(tap['gflop'] / tap['seconds'])
+    forward = get_flops.analyze_config(config, batch_size=1).flops.total / 1e9
+    assert 2 * 3 * forward * 0.95 < tap['gflop'] < 2 * 3 * forward

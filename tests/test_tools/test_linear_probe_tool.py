@@ -43,9 +43,9 @@ CONFIGS = {
         ('configs/tap/dgcnn_synthetic.py', 'backbone.', 2048),
     'configs/tap/benchmarks/linear-probe_transformer_modelnet40_synthetic.py':
         ('configs/tap/transformer_synthetic.py', 'backbone.', 384),
-    'configs/ppkt/benchmarks/linear-probe_srunet34_scannet-seg_synthetic.py':
+    'projects/crosspt_mmdet3d/configs/ppkt/linear-probe_srunet34_scannet-seg_synthetic.py':
         ('configs/ppkt/srunet34_synthetic.py', 'backbone.', 96),
-    'configs/ppkt/benchmarks/linear-probe_pointmlp_scannet-seg_synthetic.py':
+    'projects/crosspt_mmdet3d/configs/ppkt/linear-probe_pointmlp_scannet-seg_synthetic.py':
         ('configs/ppkt/pointmlp_synthetic.py', 'backbone.net.', 224),
 }
 
@@ -83,7 +83,7 @@ def published(tmp_path_factory):
 @pytest.fixture(scope='module')
 def scenes(tmp_path_factory):
     """Two training rooms and one validation room of 4000 points (mmdet3d format)."""
-    from crosspt.datasets.scannet_mmdet3d_format import generate_synthetic_scannet_mmdet3d
+    from crosspt.synthetic.scannet_mmdet3d import generate_synthetic_scannet_mmdet3d
     root = tmp_path_factory.mktemp('scenes') / 'scannet'
     generate_synthetic_scannet_mmdet3d(root, **SCENES)
     return root

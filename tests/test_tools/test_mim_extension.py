@@ -1,7 +1,7 @@
 """The model index shipped with the package (the OpenMMLab ``mim`` convention): a regular
 install carries ``crosspt/.mim/`` with ``model-index.yml``, the metafiles it imports, the
-configs they name and the tools; crosspt.fileio.model_index reads it there and falls back
-to the source checkout.
+configs they name (crosspt's and the mmdet3d project's) and the tools;
+crosspt.fileio.model_index reads it there and falls back to the source checkout.
 
 The tests build the tree into a temporary folder with :func:`build_mim_tree`, and build
 an sdist and a wheel from a copy of the sources and install it (without dependencies)
@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parents[2]
 def expected_files() -> set:
     """``.mim``-relative paths the tree must hold, globbed from the checkout."""
     out = {'.mim/model-index.yml'}
-    for top, suffixes in (('configs', ('.py', '.yml', '.md')), ('tools', ('.py', '.sh'))):
+    for top, suffixes in (('configs', ('.py', '.yml', '.md')), ('tools', ('.py', '.sh')),
+                          ('projects', ('.py', '.yml', '.md'))):
         for path in (REPO / top).rglob('*'):
             rel = path.relative_to(REPO)
             if path.is_file() and path.suffix in suffixes and '__pycache__' not in rel.parts:
@@ -105,7 +106,7 @@ def copy_sources(dest: Path) -> Path:
     dest.mkdir()
     for rel in ('setup.py', 'MANIFEST.in', 'README.md', 'model-index.yml'):
         shutil.copy(REPO / rel, dest / rel)
-    for rel in ('requirements', 'crosspt', 'configs', 'tools'):
+    for rel in ('requirements', 'crosspt', 'configs', 'tools', 'projects'):
         shutil.copytree(REPO / rel, dest / rel, ignore=ignore)
     return dest
 

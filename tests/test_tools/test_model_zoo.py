@@ -58,13 +58,15 @@ def outside_blocks(text: str) -> str:
 
 @pytest.fixture
 def repo_copy(tmp_path):
-    """model-index.yml, model_zoo.md, configs/ and the Code files the metafiles name."""
+    """model-index.yml, model_zoo.md, configs/, the mmdet3d project's configs/ and the
+    Code files the metafiles name."""
     root = tmp_path / 'repo'
     root.mkdir()
     for rel in ('model-index.yml', 'model_zoo.md'):
         shutil.copy(REPO / rel, root / rel)
-    shutil.copytree(REPO / 'configs', root / 'configs',
-                    ignore=shutil.ignore_patterns('__pycache__'))
+    for rel in ('configs', 'projects/crosspt_mmdet3d/configs'):
+        shutil.copytree(REPO / rel, root / rel,
+                        ignore=shutil.ignore_patterns('__pycache__'))
     for rel in METAFILES:
         for coll in yaml.safe_load((REPO / rel).read_text())['Collections']:
             dst = root / coll['Code']['URL']
@@ -170,7 +172,7 @@ def _replace(metafile, old, new):
      'tap_pointmlp_synthetic', ['needs Hardware']),
     ('configs/ppkt/metafile.yml',
      _replace('configs/ppkt/metafile.yml', 'Metrics: {mIoU: 25.0}', 'Metrics: {mIoU: 29.0}'),
-     'ppkt_srunet34_ft_scannet-seg_synthetic', ['not the mean of the seeds']),
+     'ppkt_srunet34_ft_scannet-seg_patch_synthetic', ['not the mean of the seeds']),
     ('configs/tap/metafile.yml',
      lambda root: set_weights(root / 'configs/tap/metafile.yml',
                               'tap_pointmlp_ft_scanobjectnn-pb-t50-rs',
@@ -217,7 +219,7 @@ def test_known_figures_appear_where_expected():
             ('PointMLP', 'ShapeNetPart', 'class mIoU 85.2 · instance mIoU 86.9')]:
         row = tap_row(backbone, dataset)
         assert row[5] == metric and row[6].startswith('*paper*'), row
-        assert 'pointmlp_shapenet.py' in row[7] or backbone != 'PointMLP'
+        assert 'pointmlp_1xb32-100e_shapenet55.py' in row[7] or backbone != 'PointMLP'
 
     transfer = {r[0]: r for r in rows(block(text, 'tap-transfer'))}
     assert transfer['0'][1:3] == ['68.8', '59.4'] and transfer['1'][1:3] == ['62.5', '81.2']

@@ -27,7 +27,7 @@ from official_weights_helpers import (IDS, TSINGHUA, official_classifier, offici
 REPO = Path(__file__).resolve().parents[2]
 DGCNN_FT = 'configs/tap/benchmarks/dgcnn_ft_scanobjectnn-pb-t50-rs.py'
 PARTSEG_FT = 'configs/tap/benchmarks/pointmlp_ft_shapenetpart.py'
-DGCNN_PRETRAIN = 'configs/tap/dgcnn_shapenet.py'
+DGCNN_PRETRAIN = 'configs/tap/dgcnn_1xb16-100e_shapenet55.py'
 
 
 def crosspt_state(config: str, seed: int) -> dict:

@@ -20,7 +20,7 @@ import yaml
 
 from crosspt.apis import init_model
 from crosspt.apis.inference import prepare_object_inputs
-from crosspt.datasets.synthetic_objects import generate_synthetic_scanobjectnn
+from crosspt.synthetic.objects import generate_synthetic_scanobjectnn
 from official_weights_helpers import (TSINGHUA, LoopbackServer, official_classifier,
                                       randomized, sha256, to_bytes)
 

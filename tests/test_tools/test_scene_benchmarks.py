@@ -22,10 +22,11 @@ pytest.importorskip('mmdet3d.models')
 REPO = Path(__file__).resolve().parents[2]
 DATA_ROOT = REPO / 'data' / 'test_cache' / 'synthetic_scannet_mmdet3d'
 SMALL = dict(num_scenes=4, num_val_scenes=2, num_points=20000, seed=0)
-SEG_SRUNET = 'configs/ppkt/benchmarks/srunet34_ft_scannet-seg_synthetic.py'
-SEG_SRUNET_SCRATCH = 'configs/ppkt/benchmarks/srunet34_scratch_scannet-seg_synthetic.py'
-SEG_POINTMLP = 'configs/ppkt/benchmarks/pointmlp_ft_scannet-seg_synthetic.py'
-DET_3DETR = 'configs/tap/benchmarks/3detr_ft_scannet-det_synthetic.py'
+PROJECT_CONFIGS = 'projects/crosspt_mmdet3d/configs'
+SEG_SRUNET = f'{PROJECT_CONFIGS}/ppkt/srunet34_ft_scannet-seg_synthetic.py'
+SEG_SRUNET_SCRATCH = f'{PROJECT_CONFIGS}/ppkt/srunet34_scratch_scannet-seg_synthetic.py'
+SEG_POINTMLP = f'{PROJECT_CONFIGS}/ppkt/pointmlp_ft_scannet-seg_synthetic.py'
+DET_3DETR = f'{PROJECT_CONFIGS}/tap/3detr_ft_scannet-det_synthetic.py'
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +86,7 @@ def build_with_checkpoint(config: str, checkpoint: Path):
 @pytest.fixture(scope='module')
 def scenes():
     sys.path.insert(0, str(REPO))
-    from crosspt.datasets.scannet_mmdet3d_format import generate_synthetic_scannet_mmdet3d
+    from crosspt.synthetic.scannet_mmdet3d import generate_synthetic_scannet_mmdet3d
     generate_synthetic_scannet_mmdet3d(DATA_ROOT, **SMALL)
     return DATA_ROOT
 
@@ -109,10 +110,21 @@ def metric(output: str, key: str) -> float:
 
 
 def test_srunet_segmentation_trains_and_tests_from_ppkt(scenes, ppkt_checkpoint, tmp_path):
+    """The SR-UNet34 twin on its default whole-scene protocol (every room once per epoch,
+    PointContrast's augmentations, SceneBatchEncoderDecoder3D)."""
     out = run([sys.executable, 'tools/train.py', SEG_SRUNET, '--work-dir', str(tmp_path),
                '--cfg-options', *data_options('train_dataloader', 'val_dataloader',
-                                              'test_dataloader', seg=True),
+                                              'test_dataloader', seg=False),
                *short_schedule(4)], env=dict(CROSSPT_PRETRAINED=str(ppkt_checkpoint)))
+    # the whole-scene protocol ran (the config tools/train.py dumped): every scene once,
+    # PointContrast's augmentations, no patch sampling
+    from mmengine.config import Config
+    ran = Config.fromfile(str(tmp_path / Path(SEG_SRUNET).name))
+    steps = [step['type'] for step in ran.train_dataloader.dataset.pipeline]
+    assert ran.train_dataloader.dataset.scene_idxs == 'every_scene'
+    assert 'ElasticDistortionPoints' in steps and 'ChromaticJitter' in steps
+    assert 'IndoorPatchPointSample' not in steps
+    assert ran.model.type == 'SceneBatchEncoderDecoder3D'
     # key report of the reporting loader: every SR-UNet34 tensor comes from PPKT
     assert_every_tensor_loaded(out)
     miou = metric(out, 'miou')
@@ -122,7 +134,7 @@ def test_srunet_segmentation_trains_and_tests_from_ppkt(scenes, ppkt_checkpoint,
     out = run([sys.executable, 'tools/test.py', SEG_SRUNET, str(checkpoint), '--work-dir',
                str(tmp_path / 'test'), '--cfg-options',
                *data_options('train_dataloader', 'val_dataloader', 'test_dataloader',
-                             seg=True)], env=dict(CROSSPT_PRETRAINED=str(ppkt_checkpoint)))
+                             seg=False)], env=dict(CROSSPT_PRETRAINED=str(ppkt_checkpoint)))
     # the same weights on the same scenes: tools/test.py reproduces the val mIoU
     assert metric(out, 'miou') == pytest.approx(miou, abs=1e-4)
 
@@ -189,7 +201,7 @@ def test_benchmark_configs_load_matching_and_refuse_mismatched(config, source, p
 
 
 @pytest.mark.parametrize('config', [SEG_SRUNET, SEG_POINTMLP,
-                                    'configs/ppkt/benchmarks/srunet34_ft_scannet-seg.py'])
+                                    f'{PROJECT_CONFIGS}/ppkt/srunet34_ft_scannet-seg.py'])
 def test_segmentation_evaluates_against_mapped_labels(scenes, config):
     """SegMetric compares predictions (0..19) with eval_ann_info's mask: the configs'
     test pipeline must map NYU40 ids to train ids there (mmdet3d 1.4.0's own

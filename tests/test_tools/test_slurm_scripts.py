@@ -81,7 +81,7 @@ def test_slurm_test_runs_test_py_with_the_slurm_launcher(tmp_path, monkeypatch):
 
 
 def test_slurm_train_runs_train_py_with_the_slurm_launcher(tmp_path, monkeypatch):
-    config = 'configs/tap/pointmlp_shapenet.py'
+    config = 'configs/tap/pointmlp_1xb32-100e_shapenet55.py'
     proc, srun, _ = run_script(tmp_path, 'slurm_train.sh',
                                ['gpu-part', 'job', config, 'work_dirs/tap', '--auto-scale-lr'],
                                LAYOUT)

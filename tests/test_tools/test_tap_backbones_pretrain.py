@@ -27,7 +27,7 @@ def losses(work_dir: Path) -> list:
 @pytest.mark.parametrize('backbone', ['pointnet2', 'dgcnn', 'transformer', '3detr-encoder'])
 def test_tap_pretraining_loss_falls_for_every_backbone(backbone, tmp_path):
     """(PointMLP: tests/test_tools/test_train_tap.py.)  12 iterations on 16 objects; the
-    3DETR encoder is the one configs/tap/benchmarks/3detr_ft_*.py start from."""
+    3DETR encoder is the one projects/crosspt_mmdet3d/configs/tap/3detr_ft_*.py start from."""
     loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader')
     options = [f'{loader}.{key}' for loader in loaders for key in (
         f'dataset.data_root={SHAPENET55}', 'dataset.auto_generate.num_train=12',

@@ -35,7 +35,7 @@ tool = load_tool()
 # crosspt registry type and ClsHead input width per backbone (docs/methods/tap.md,
 # 'Backbones' table)
 TYPES = dict(pointmlp='PointMLP', pointnet2='PointNet2', dgcnn='DGCNN',
-             transformer='PointTransformer')
+             transformer='StandardTransformer')
 HEAD_IN = dict(pointmlp=1024, pointnet2=1024, dgcnn=2048, transformer=768)
 NUM_CLASSES = 15
 
@@ -265,7 +265,7 @@ def test_full_pretraining_checkpoint_converts_whole():
     assert 'unused: generator.pad_memory' in report and 'dropped: nothing' in report
     # the result is the whole crosspt TAP model of the shipped DGCNN pre-training config
     from mmengine.config import Config
-    cfg = Config.fromfile(str(REPO / 'configs/tap/dgcnn_shapenet.py'))
+    cfg = Config.fromfile(str(REPO / 'configs/tap/dgcnn_1xb16-100e_shapenet55.py'))
     with DefaultScope.overwrite_default_scope('crosspt'):
         tap = MODELS.build(cfg.model)
     tap.load_state_dict(sd, strict=True)

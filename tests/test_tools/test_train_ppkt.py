@@ -58,7 +58,7 @@ def data_options(prefix: str) -> list:
 @pytest.fixture(scope='module')
 def teacher(tmp_path_factory):
     """The small 2D teacher trained on the renders (shortened schedule)."""
-    from crosspt.datasets.synthetic_scenes import generate_synthetic_scannet_frames
+    from crosspt.synthetic.scannet_frames import generate_synthetic_scannet_frames
     # the same parameters as the configs' auto_generate, so the PPKT runs reuse the data
     generate_synthetic_scannet_frames(DATA_ROOT, num_scenes=4, frames_per_scene=12, seed=0,
                                       progress=False)

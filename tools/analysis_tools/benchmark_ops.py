@@ -10,8 +10,10 @@
   * kNN (B=32, 1024 points, k=24) and scene-scale kNN (40k points, 4096 queries, k=16):
     crosspt (auto and PyTorch) vs scipy's ``cKDTree`` (build + query);
   * a large fp32 matmul's GFLOP/s, and TAP-PointMLP (published sizes,
-    configs/tap/pointmlp_shapenet.py) training samples/s with the step's achieved GFLOP/s
-    (FLOPs counted by torch.utils.flop_counter) as a fraction of that matmul rate.
+    configs/tap/pointmlp_1xb32-100e_shapenet55.py) training samples/s with the step's
+    achieved GFLOP/s (FLOPs counted by torch.utils.flop_counter) as a fraction of the
+    matmul rate, the step and the matmul alternated in one process (minimum of
+    ``--tap-repeats``); ``--tap-with-cp`` times the memory-saving recomputation.
   Ratios are crosspt time / reference time (lower is better; targets: FPS <= 1.5,
   kNN <= 2). Times are the median of ``--repeats`` runs after one warm-up.
 
@@ -103,7 +105,13 @@ def matmul_gflops(repeats: int, size: int = 4096) -> float:
     return 2 * size ** 3 / seconds / 1e9
 
 
-def bench_tap(batch: int, repeats: int, config: str) -> Dict[str, float]:
+def bench_tap(batch: int, repeats: int, config: str, with_cp: bool = False
+              ) -> Dict[str, float]:
+    """One TAP training step (forward, backward, AdamW) on random clouds and views,
+    alternated with a 4096^3 fp32 matmul in one process (minimum of ``repeats`` each, so
+    load changes hit both alike); ``with_cp`` recomputes the backbone stages and the
+    photograph blocks in backward.  GFLOP from torch.utils.flop_counter (2 per
+    multiply-add, forward and backward)."""
     from mmengine.config import Config
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -111,6 +119,8 @@ def bench_tap(batch: int, repeats: int, config: str) -> Dict[str, float]:
 
     from crosspt.registry import MODELS
     cfg = Config.fromfile(config)
+    if with_cp:
+        cfg.merge_from_dict({'model.backbone.with_cp': True, 'model.photograph.with_cp': True})
     init_default_scope(cfg.get('default_scope', 'crosspt'))
     model = MODELS.build(cfg.model)
     model.train()
@@ -139,9 +149,13 @@ def bench_tap(batch: int, repeats: int, config: str) -> Dict[str, float]:
     with counter:
         step()
     flops = counter.get_total_flops()
-    seconds = timeit(step, repeats)
-    return dict(seconds=seconds, samples_per_s=batch / seconds, gflop=flops / 1e9,
-                gflops=flops / seconds / 1e9)
+    a, b = torch.randn(4096, 4096), torch.randn(4096, 4096)
+    seconds = alternate({'tap': step, 'matmul': lambda: a @ b}, repeats)
+    matmul = 2 * 4096 ** 3 / seconds['matmul'] / 1e9
+    gflops = flops / seconds['tap'] / 1e9
+    return dict(seconds=seconds['tap'], samples_per_s=batch / seconds['tap'],
+                gflop=flops / 1e9, gflops=gflops, matmul_gflops=matmul,
+                fraction=gflops / matmul)
 
 
 # ----------------------------------------------------------------------------- scene scale
@@ -325,8 +339,12 @@ def main(argv: List[str] = None) -> None:
     parser.add_argument('--tap-batch', type=int, default=32)
     parser.add_argument('--tap-repeats', type=int, default=2)
     parser.add_argument('--tap-config', default=osp.join(
-        osp.dirname(__file__), '..', '..', 'configs', 'tap', 'pointmlp_shapenet.py'))
+        osp.dirname(__file__), '..', '..', 'configs', 'tap',
+        'pointmlp_1xb32-100e_shapenet55.py'))
     parser.add_argument('--skip-tap', action='store_true')
+    parser.add_argument('--tap-with-cp', action='store_true',
+                        help='TAP step with model.backbone.with_cp and '
+                        'model.photograph.with_cp (recompute instead of storing)')
     args = parser.parse_args(argv)
     if args.scale == 'scene':
         os.environ['OMP_NUM_THREADS'] = str(args.threads)   # before pykdtree loads OpenMP
@@ -344,11 +362,13 @@ def main(argv: List[str] = None) -> None:
     gflops = matmul_gflops(args.repeats)
     print(f'{"fp32 matmul 4096^3":<34s} {gflops:8.1f} GFLOP/s')
     if not args.skip_tap:
-        tap = bench_tap(args.tap_batch, args.tap_repeats, args.tap_config)
+        tap = bench_tap(args.tap_batch, args.tap_repeats, args.tap_config, args.tap_with_cp)
         print(f'{"TAP-PointMLP train step B=" + str(args.tap_batch):<34s} '
               f'{tap["seconds"]:.2f} s/step, {tap["samples_per_s"]:.2f} samples/s, '
               f'{tap["gflop"]:.0f} GFLOP/step, {tap["gflops"]:.1f} GFLOP/s = '
-              f'{tap["gflops"] / gflops:.2f} of matmul')
+              f'{tap["fraction"]:.2f} of the matmul rate measured alternately '
+              f'({tap["matmul_gflops"]:.1f} GFLOP/s); load average (1 min) '
+              f'{os.getloadavg()[0]:.2f}')
     print('summary: ' + ', '.join(f'{k} {v:.2f}x' for k, v in ratios.items()) +
           ' (targets: fps <= 1.5x, knn <= 2x)')
 

@@ -4,13 +4,14 @@
         [--classifier svm|logreg] [--C 0.01] [--seed 0] [--out results.json]
         [--save-features features.npz] [--device cpu] [--cfg-options KEY=VALUE ...]
 
-CONFIG holds a ``linear_probe = dict(...)`` section (configs/*/benchmarks/linear-probe_*.py)
-and two splits that both use the test pipeline: ``train_dataloader`` (the classifier is
-fitted on it) and ``test_dataloader`` (it is scored on it).  The encoder is the config's
-``model.backbone``: loaded strictly from ``--checkpoint`` (keys under
-``linear_probe.checkpoint_prefix``; a local file or an http(s):// / file:// URL, cached and
-sha256-checked), or randomly initialised from ``--seed`` without one (the random-init
-baseline).  It stays frozen (eval mode, no gradients).
+CONFIG holds a ``linear_probe = dict(...)`` section (configs/tap/benchmarks/linear-probe_*.py,
+projects/crosspt_mmdet3d/configs/ppkt/*linear-probe_*.py) and two splits that both use the
+test pipeline: ``train_dataloader`` (the classifier is fitted on it) and
+``test_dataloader`` (it is scored on it).  The encoder is the config's ``model.backbone``:
+loaded strictly from ``--checkpoint`` (keys under ``linear_probe.checkpoint_prefix``; a
+local file or an http(s):// / file:// URL, cached and sha256-checked), or randomly
+initialised from ``--seed`` without one (the random-init baseline).  It stays frozen
+(eval mode, no gradients).
 
 - ``task='classification'``: the backbone's ``global_features`` of every cloud, a linear
   SVM or logistic regression on standardised features; accuracy and mean class accuracy.
@@ -55,8 +56,9 @@ TASK_KEYS = {'classification': COMMON_KEYS,
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Linear probe of a frozen encoder')
-    parser.add_argument('config', help='linear-probe config (configs/*/benchmarks/'
-                        'linear-probe_*.py)')
+    parser.add_argument('config', help='linear-probe config (configs/tap/benchmarks/'
+                        'linear-probe_*.py, projects/crosspt_mmdet3d/configs/ppkt/'
+                        '*linear-probe_*.py)')
     parser.add_argument('--checkpoint', help='encoder weights: training checkpoint or '
                         'published backbone file, or an http(s):// / file:// URL; without '
                         'it the encoder is randomly initialised (baseline)')
@@ -80,7 +82,7 @@ def probe_settings(cfg: Config, args: argparse.Namespace) -> Dict:
     where = f'{cfg.filename}: linear_probe'
     if not isinstance(cfg.get('linear_probe'), dict):
         raise KeyError(f'{cfg.filename} has no linear_probe = dict(...) section; use a '
-                       f'configs/*/benchmarks/linear-probe_*.py config')
+                       f'linear-probe_*.py config')
     settings = dict(cfg.linear_probe)
     task = settings.get('task')
     if task not in TASK_KEYS:

@@ -36,6 +36,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
+from crosspt.fileio.synthetic_info import SYNTHETIC_INFO  # noqa: E402
 from crosspt.rendering.mesh_io import UP_AXES  # noqa: E402
 
 MESH_EXTS = ('.off', '.obj', '.ply')
@@ -132,7 +133,7 @@ def assign_splits(num: int, val_fraction: float, test_fraction: float,
 def check_out_root(out_root: str, paths: Sequence[str], splits: Sequence[str]) -> None:
     """Refuse a synthetic data root and a mesh whose cloud already sits in another split
     (a previous run with other fractions or seed; it would leak across splits)."""
-    info = os.path.join(out_root, 'synthetic_info.json')
+    info = os.path.join(out_root, SYNTHETIC_INFO)
     if os.path.isfile(info):
         raise ValueError(f'{out_root} holds generated synthetic data ({info}); write the '
                          f'converted meshes to another folder')

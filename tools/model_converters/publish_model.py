@@ -17,7 +17,7 @@ from typing import Dict
 import mmengine
 import torch
 
-from crosspt.engine.checkpoint import load_checkpoint_file
+from crosspt.fileio.checkpoint_file import load_checkpoint_file
 from crosspt.version import __version__
 
 

@@ -26,7 +26,7 @@ import torch
 
 import crosspt.models  # noqa: F401  (registers the backbones and heads)
 import crosspt.models.backbones.dgcnn  # noqa: F401  (registers DGCNN)
-from crosspt.engine.checkpoint import load_checkpoint_file
+from crosspt.fileio.checkpoint_file import load_checkpoint_file
 from crosspt.models.tap.checkpoint_convert import (  # noqa: F401  (re-exported)
     BACKBONE_TYPES, CLASSIFIER_KEY, GENERATOR_RULES, WRAPPER_KEYS, convert_tap_checkpoint,
     detect_format, format_report, guess_backbone, unwrap_checkpoint)

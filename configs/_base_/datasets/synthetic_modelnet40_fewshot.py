@@ -1,5 +1,5 @@
 # Embedded synthetic ModelNet40 few-shot episodes (5-way 10-shot, 10 folds) in the real on-disk format
-# (crosspt/datasets/synthetic_objects.py; generated on first use, deterministic).
+# (crosspt/synthetic/objects.py; generated on first use, deterministic).
 _base_ = ['./modelnet40_fewshot.py']
 data_root = 'data/synthetic_objects/modelnet_fewshot'
 synthetic_data = dict(seed=0)

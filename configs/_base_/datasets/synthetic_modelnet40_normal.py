@@ -1,5 +1,5 @@
 # Embedded synthetic ModelNet40 (normal_resampled text, 2,500 rows per file) in the real on-disk format
-# (crosspt/datasets/synthetic_objects.py; generated on first use, deterministic).
+# (crosspt/synthetic/objects.py; generated on first use, deterministic).
 _base_ = ['./modelnet40_normal.py']
 data_root = 'data/synthetic_objects/modelnet40'
 synthetic_data = dict(seed=0)

@@ -1,5 +1,5 @@
 # Embedded synthetic ScanObjectNN (all three variants) in the real on-disk format
-# (crosspt/datasets/synthetic_objects.py; generated on first use, deterministic).
+# (crosspt/synthetic/objects.py; generated on first use, deterministic).
 _base_ = ['./scanobjectnn.py']
 data_root = 'data/synthetic_objects/scanobjectnn'
 synthetic_data = dict(seed=0)

@@ -1,5 +1,5 @@
 # Embedded synthetic ShapeNetPart (5 categories) in the real on-disk format
-# (crosspt/datasets/synthetic_objects.py; generated on first use, deterministic).
+# (crosspt/synthetic/objects.py; generated on first use, deterministic).
 _base_ = ['./shapenetpart.py']
 data_root = 'data/synthetic_objects/shapenetpart'
 synthetic_data = dict(seed=0)

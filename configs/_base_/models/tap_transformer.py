@@ -7,7 +7,7 @@ _base_ = ['./tap.py']
 model = dict(
     data_preprocessor=dict(type='TAPDataPreprocessor', feature_channels=3),
     backbone=dict(
-        type='PointTransformer',
+        type='StandardTransformer',
         in_channels=3,  # xyz only
         embed_dims=384,
         depth=12,

@@ -2,7 +2,7 @@
 # (configs/ppkt/srunet34_synthetic-24rooms.py): resnet18-w32_synthetic-seg.py trained on
 # the 24 pre-training rooms (seed 1) instead of the demo's 4 (seed 0).  It stands in for
 # PPKT's ImageNet teacher: labelled 2D data that never shows a room of the labelled 3D
-# benchmark (configs/ppkt/benchmarks/gain_*_synthetic.py, seed 0 rooms).
+# benchmark (projects/crosspt_mmdet3d/configs/ppkt/gain_*_synthetic.py, seed 0 rooms).
 #   python tools/train.py configs/ppkt/teacher2d/resnet18-w32_synthetic-seg_24rooms.py
 # Rooms 0-22 train, room 23 is held out for the 2D validation.
 _base_ = ['./resnet18-w32_synthetic-seg.py']

@@ -21,18 +21,27 @@
 # CPU thread), so it is a lower estimate of the upper bound.
 #
 # Labelled objects are drawn with default_rng([seed, TAG_SCAN, class, split, k])
-# (crosspt/datasets/synthetic_objects.py), the pre-training clouds with
-# default_rng([seed, model id]) (crosspt/datasets/synthetic.py): different seed
+# (crosspt/synthetic/objects.py), the pre-training clouds with
+# default_rng([seed, model id]) (crosspt/synthetic/shapenet55.py): different seed
 # sequences, so the two sets are disjoint (checked in tests/test_evaluation/
 # test_pretrain_gain_data.py).
-_base_ = ['./pointmlp_ft_scanobjectnn-pb-t50-rs_synthetic.py']
+# The recipe of pointmlp_ft_scanobjectnn-pb-t50-rs_synthetic.py, from its bases (its head
+# and hooks restated below): inheritance stays 3 levels deep.
+_base_ = [
+    '../../_base_/models/cls_pointmlp_elite.py',
+    '../../_base_/datasets/synthetic_scanobjectnn.py',
+    '../../_base_/schedules/tap_finetune_synthetic.py',
+    '../../_base_/default_runtime.py',
+]
 
 variant = 'obj_bg'
 data_root = 'data/synthetic_objects_gain/scanobjectnn'
 # 20 train objects per class (k <= 10 labels per class are drawn from them), 30 test
 synthetic_data = dict(seed=0, num_train_per_class=20, num_test_per_class=30)
 # the encoder's weights come only from --init (strict loading), never an init_cfg
-model = dict(backbone=dict(init_cfg=None))
+model = dict(backbone=dict(init_cfg=None), head=dict(num_classes=15))
+default_hooks = dict(checkpoint=dict(save_best='cls/oa', rule='greater'),
+                     logger=dict(interval=5))
 # both splits through the test pipeline (no augmentation), every cloud once, in order
 train_dataloader = dict(
     batch_size=16, num_workers=0, persistent_workers=False, drop_last=False,

@@ -1,7 +1,7 @@
 # Linear probe (docs/finetuning.md, "Linear probe") of the full PointMLP encoder (1024-d
 # global feature), 2048-point h5 release of ModelNet40 under data/
 # (docs/data_preparation.md); model and data of pointmlp_ft_modelnet40.py, pre-training
-# configs/tap/pointmlp_shapenet.py (the classification head is built, not used).
+# configs/tap/pointmlp_1xb32-100e_shapenet55.py (the classification head is built, not used).
 #   python tools/benchmarks/linear_probe.py THIS_CONFIG --checkpoint work_dirs/tap_pointmlp_shapenet/backbone-<sha>.pth
 #   python tools/benchmarks/linear_probe.py THIS_CONFIG      # random-init baseline
 _base_ = ['./pointmlp_ft_modelnet40.py']

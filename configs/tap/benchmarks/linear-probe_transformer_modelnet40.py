@@ -1,7 +1,7 @@
 # Linear probe (docs/finetuning.md, "Linear probe") of the standard Transformer encoder
 # (768-d global feature), normal_resampled release of ModelNet40 under data/
 # (docs/data_preparation.md); model and data of transformer_ft_modelnet40.py, pre-training
-# configs/tap/transformer_shapenet.py (the classification head is built, not used).
+# configs/tap/transformer_1xb32-100e_shapenet55.py (the classification head is built, not used).
 #   python tools/benchmarks/linear_probe.py THIS_CONFIG --checkpoint work_dirs/tap_transformer_shapenet/backbone-<sha>.pth
 #   python tools/benchmarks/linear_probe.py THIS_CONFIG      # random-init baseline
 _base_ = ['./transformer_ft_modelnet40.py']

@@ -6,6 +6,8 @@ from mmcv.transforms import BaseTransform
 
 from crosspt.registry import TRANSFORMS
 
+from .builder import build_transforms
+
 
 @TRANSFORMS.register_module()
 class PointTestTimeAug(BaseTransform):
@@ -30,8 +32,7 @@ class PointTestTimeAug(BaseTransform):
             raise ValueError('PointTestTimeAug: transforms must end with a packing transform '
                              '(e.g. PackPointClsInputs), got an empty list')
         self.num_votes = num_votes
-        self.transforms: List[Callable] = [
-            TRANSFORMS.build(t) if isinstance(t, dict) else t for t in transforms]
+        self.transforms: List[Callable] = build_transforms(transforms)
 
     def transform(self, results: dict) -> dict:
         inputs, samples = [], []

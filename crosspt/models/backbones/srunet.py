@@ -100,7 +100,6 @@ class SRUNet(BaseModule):
             inference only, a forward that needs gradients raises).  Config:
             ``backbone=dict(type='SRUNet', backend='spconv')``.
     """
-    input_format = 'sparse'   # takes a SparseTensor (PPKT and the segmentors rely on it)
 
     def __init__(self, in_channels: int = 3, out_channels: Optional[int] = 128,
                  stem_channels: int = 32,
@@ -161,6 +160,17 @@ class SRUNet(BaseModule):
             skip = levels[3 - i]
             out = dec(sparse_cat([up(out, target=skip), skip]))
         return self.head(out) if self.head is not None else out
+
+    def point_features(self, inputs: Dict[str, Tensor]) -> Tensor:
+        """The PPKT student interface: a packed voxel batch -> per-voxel features.
+
+        Args:
+            inputs: ``coords`` (N, 4) int (batch, x, y, z) and ``feats`` (N, in_channels),
+                one row per voxel (``PPKTDataPreprocessor``'s output).
+        Returns:
+            (N, out_channels) in the order of ``coords``.
+        """
+        return self(SparseTensor(inputs['coords'].long(), inputs['feats'])).feats
 
     def forward_points(self, points: Tensor, batch: Tensor, voxel_size: float,
                        feats: Optional[Tensor] = None) -> Tuple[Tensor, SparseTensor, Tensor]:

@@ -99,7 +99,7 @@ def read_state_dict(checkpoint: str, prefix: Optional[str] = None,
     if checkpoint.startswith(TORCHVISION_SCHEME):
         state = _torchvision_state_dict(checkpoint)
     elif is_checkpoint_url(checkpoint):
-        from crosspt.engine.checkpoint import load_checkpoint_file
+        from crosspt.fileio.checkpoint_file import load_checkpoint_file
         path = resolve_checkpoint(checkpoint)
         try:
             state = load_checkpoint_file(path, map_location=map_location)
@@ -107,7 +107,7 @@ def read_state_dict(checkpoint: str, prefix: Optional[str] = None,
             raise RuntimeError(f'ImageTeacher: checkpoint {checkpoint} (cached as {path}): '
                                f'{err}') from None
     else:
-        from crosspt.engine.checkpoint import load_checkpoint_file
+        from crosspt.fileio.checkpoint_file import load_checkpoint_file
         if not os.path.isfile(checkpoint):
             raise FileNotFoundError(f'ImageTeacher: checkpoint file not found: {checkpoint}')
         state = load_checkpoint_file(checkpoint, map_location=map_location)

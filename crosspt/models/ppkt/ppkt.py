@@ -15,7 +15,6 @@ from mmengine.model import BaseDataPreprocessor, BaseModule
 from mmengine.structures import BaseDataElement
 from torch import Tensor, nn
 
-from crosspt.ops.sparse_conv import SparseTensor
 from crosspt.registry import MODELS
 
 from ..base import PointAlgorithm
@@ -76,7 +75,8 @@ class PPKTDataPreprocessor(BaseDataPreprocessor):
 @MODELS.register_module()
 class PointStudent(BaseModule):
     """Adapts a point-based backbone (fixed N points per sample, per-point output) to the
-    PPKT student interface: flat (N_total, ...) voxel tensors in, (N_total, C) out.
+    PPKT student interface (:meth:`point_features`: the packed voxel batch in,
+    (N_total, C) out).
 
     Args:
         backbone: e.g. ``dict(type='PointMLPPartSeg', in_channels=3, num_categories=1)``;
@@ -86,7 +86,6 @@ class PointStudent(BaseModule):
         feature_mode: 'feats' (the packed voxel features) or 'xyz' (point coordinates,
             centred per sample) as the backbone's per-point input.
     """
-    input_format = 'points'
 
     def __init__(self, backbone: dict, out_key: str = 'point_features',
                  pass_category: bool = False, feature_mode: str = 'feats',
@@ -99,7 +98,13 @@ class PointStudent(BaseModule):
         self.out_key, self.pass_category, self.feature_mode = out_key, pass_category, feature_mode
         self.out_channels = self.net.out_channels
 
+    def point_features(self, inputs: Dict[str, Tensor]) -> Tensor:
+        """The PPKT student interface: ``points`` (N_total, 3), ``feats`` (N_total, C) and
+        ``num_voxels`` (the per-sample counts, all equal) -> (N_total, out_channels)."""
+        return self(inputs['points'], inputs['feats'], inputs['num_voxels'])
+
     def forward(self, points: Tensor, feats: Tensor, num_voxels: Sequence[int]) -> Tensor:
+        """points (N_total, 3), feats (N_total, C), B equal counts -> (N_total, C_out)."""
         sizes = set(num_voxels)
         if len(sizes) != 1:
             raise ValueError(f'PointStudent: a point-based student needs the same number of '
@@ -125,8 +130,10 @@ class PPKT(PointAlgorithm):
     """PPKT pretrainer.
 
     Args:
-        backbone: the 3D student: a sparse network with ``input_format == 'sparse'``
-            (``SRUNet(out_channels=None)``: 96-d per voxel) or a :class:`PointStudent`.
+        backbone: the 3D student, any module with ``out_channels`` (int) and
+            ``point_features(inputs) -> (N_total, out_channels)`` on the packed batch of
+            :class:`PPKTDataPreprocessor`: ``SRUNet(out_channels=None)`` (96-d per voxel,
+            its own sparse tensor) or a :class:`PointStudent`.
         teacher: frozen 2D network returning (B, C_t, h, w) (``ImageTeacher``).
         upl: ``UpsamplingProjection`` (C_t -> 128, bilinear x32, trained).
         loss: ``PPNCELoss`` (tau = 0.04).
@@ -156,6 +163,10 @@ class PPKT(PointAlgorithm):
         if num_pairs < 2:
             raise ValueError(f'PPKT: num_pairs must be >= 2, got {num_pairs}')
         self.backbone = MODELS.build(backbone)
+        if not callable(getattr(self.backbone, 'point_features', None)):
+            raise TypeError(f'PPKT: the student {type(self.backbone).__name__} has no '
+                            f'point_features(inputs) method (the PPKT student interface; '
+                            f'wrap a point-based network in PointStudent)')
         self.teacher = MODELS.build(teacher)
         self.upl = MODELS.build(upl)
         self.loss_module = MODELS.build(loss or dict(type='PPNCELoss', temperature=0.04))
@@ -181,10 +192,7 @@ class PPKT(PointAlgorithm):
     # ---------------------------------------------------------------- 3D branch
     def extract_feat(self, inputs: Dict[str, Tensor]) -> Tensor:
         """Per-voxel student features (N, C) in the order of ``inputs['coords']``."""
-        if getattr(self.backbone, 'input_format', None) == 'sparse':
-            out = self.backbone(SparseTensor(inputs['coords'].long(), inputs['feats']))
-            return out.feats
-        return self.backbone(inputs['points'], inputs['feats'], inputs['num_voxels'])
+        return self.backbone.point_features(inputs)
 
     def point_embeddings(self, inputs: Dict[str, Tensor]) -> Tensor:
         """(N, projection_channels) projected student features (not normalised)."""

@@ -5,7 +5,7 @@ import torch
 from mmengine.structures import BaseDataElement
 from torch import Tensor
 
-from crosspt.evaluation.part_seg_metric import SHAPENETPART_PARTS
+from crosspt.fileio.object_classes import SHAPENETPART_PARTS
 from crosspt.ops import knn
 from crosspt.registry import MODELS
 

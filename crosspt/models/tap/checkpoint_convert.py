@@ -47,7 +47,7 @@ WRAPPER_KEYS = ('model', 'net', 'network', 'state_dict', 'base_model')
 GROUPS = ('encoder.', 'prediction.', 'generator.', 'decoder.')
 #: backbone name -> crosspt registry type
 BACKBONE_TYPES = OrderedDict(pointmlp='PointMLP', pointnet2='PointNet2', dgcnn='DGCNN',
-                             transformer='PointTransformer', pointmlp_partseg='PointMLPPartSeg')
+                             transformer='StandardTransformer', pointmlp_partseg='PointMLPPartSeg')
 #: official key whose shape gives the class count of a fine-tuned checkpoint
 CLASSIFIER_KEY = 'prediction.head.4.0.weight'
 #: the four prefix rules of a full pre-training checkpoint (official -> crosspt TAP)

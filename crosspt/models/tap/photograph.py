@@ -12,12 +12,14 @@ The memory is shared by all V views of an object, and attention is independent p
 query, so cross-attention runs once per object with the V*S*S queries of its views
 (the same result as repeating the memory V times, at 1/V of the key/value cost).
 """
+import math
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from crosspt.registry import MODELS
 
@@ -128,12 +130,20 @@ class TAPMemoryBuilder(BaseModule):
 
 @MODELS.register_module()
 class TAPPhotographModule(BaseModule):
-    """queries (B*V, S*S, 8) + memory (B, M, D) -> view features (B*V, D, S, S)."""
+    """queries (B*V, S*S, 8) + memory (B, M, D) -> view features (B*V, D, S, S).
+
+    ``with_cp=True`` (training only) keeps only each block's input for backward and
+    recomputes the block (torch.utils.checkpoint, dropout masks replayed from the saved
+    RNG state): the 1024-wide q/k/v and GEGLU activations of every block are freed, for
+    one more forward of the blocks.
+    """
 
     def __init__(self, embed_dims: int = 256, query_dims: int = 8, depth: int = 6,
                  num_heads: int = 32, head_dims: int = 32, ffn_ratio: int = 4,
-                 dropout: float = 0.1, init_cfg: Optional[dict] = None) -> None:
+                 dropout: float = 0.1, with_cp: bool = False,
+                 init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.with_cp = with_cp
         self.query_mlp = TwoLayerMLP(query_dims, embed_dims)
         self.blocks = nn.ModuleList([
             PhotographBlock(embed_dims, num_heads, head_dims, ffn_ratio, dropout)
@@ -146,7 +156,13 @@ class TAPPhotographModule(BaseModule):
                              f'{memory.shape[0]} memories')
         num_views = bv // memory.shape[0]
         x = self.query_mlp(queries)
+        recompute = self.with_cp and self.training and torch.is_grad_enabled()
         for block in self.blocks:
-            x = block(x, memory, num_views)
-        side = int(round(num_queries ** 0.5))
+            x = checkpoint(block, x, memory, num_views, use_reentrant=False) if recompute \
+                else block(x, memory, num_views)
+        # int(): under the JIT tracer (tools/analysis_tools/get_flops.py) sizes are tensors
+        side = math.isqrt(int(num_queries))
+        if side * side != num_queries:
+            raise ValueError(f'TAPPhotographModule: {int(num_queries)} queries per view do '
+                             'not form a square S x S grid')
         return x.view(bv, side, side, -1).permute(0, 3, 1, 2).contiguous()

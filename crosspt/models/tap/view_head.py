@@ -76,11 +76,13 @@ class FgBgWeightedMSELoss(nn.Module):
         if pred.shape != target.shape:
             raise ValueError(f'FgBgWeightedMSELoss: prediction {tuple(pred.shape)} and target '
                              f'{tuple(target.shape)} differ in shape')
-        fg = self.foreground_mask(target)
         sq = (pred - target.to(pred.dtype)) ** 2
-        fg_f = fg.to(sq.dtype)
-        mse_fg = (sq * fg_f).sum() / fg_f.sum().clamp(min=1)
-        mse_bg = (sq * (1 - fg_f)).sum() / (1 - fg_f).sum().clamp(min=1)
+        # one (B, 1, H, W) mask broadcast over the channels: autograd keeps it (and its
+        # complement) at a third of the size of per-channel masks
+        fg_f = self.foreground_mask(target)[:, :1].to(sq.dtype)
+        channels = target.shape[1]
+        mse_fg = (sq * fg_f).sum() / (channels * fg_f.sum()).clamp(min=1)
+        mse_bg = (sq * (1 - fg_f)).sum() / (channels * (1 - fg_f).sum()).clamp(min=1)
         return dict(loss=self.fg_weight * mse_fg + self.bg_weight * mse_bg,
                     mse_fg=mse_fg.detach(), mse_bg=mse_bg.detach())
 

@@ -8,4 +8,10 @@ never imports it.  Every point op on the default path is crosspt's pure-PyTorch 
 from . import segmentation  # noqa: F401
 from . import detection  # noqa: F401
 from . import datasets  # noqa: F401
+from . import sunrgbd  # noqa: F401
 from . import transforms  # noqa: F401
+from . import scene_augment  # noqa: F401
+from . import scene_segmentor  # noqa: F401
+from . import s3dis  # noqa: F401
+from . import point_contract  # noqa: F401
+from . import votenet_cpu  # noqa: F401

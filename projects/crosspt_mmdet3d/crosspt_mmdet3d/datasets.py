@@ -2,12 +2,13 @@
 
 ``CrossptScanNetSegDataset`` / ``CrossptScanNetDataset`` read exactly what mmdet3d's
 ``ScanNetSegDataset`` / ``ScanNetDataset`` read (mmdet3d's ScanNet info format, e.g. the
-synthetic scenes of :mod:`crosspt.datasets.scannet_mmdet3d_format`) and add only:
+synthetic scenes of :mod:`crosspt.synthetic.scannet_mmdet3d`) and add only:
 
 - ``auto_generate``: kwargs of ``generate_synthetic_scannet_mmdet3d``; the synthetic data
-  is generated once under ``data_root`` (through ``crosspt.datasets.auto_generate``, lock
-  protected and idempotent) before the infos are loaded. A ``data_root`` holding other
-  data (no ``synthetic_info.json``) is never touched.
+  is generated once under ``data_root`` (through
+  ``crosspt.datasets.auto_generate.AutoGenerateMixin``, which finds the generator by its
+  ``FUNCTIONS`` name; lock protected and idempotent) before the infos are loaded. A
+  ``data_root`` holding other data (no ``synthetic_info.json``) is never touched.
 - ``scene_fraction`` / ``fraction_seed``: the limited-label protocol. A deterministic
   subset of ``max(1, ceil(scene_fraction * S))`` of the S scenes of ``ann_file`` is kept
   (the first k of ``numpy.random.default_rng(fraction_seed).permutation(S)``, so smaller
@@ -19,6 +20,9 @@ synthetic scenes of :mod:`crosspt.datasets.scannet_mmdet3d_format`) and add only
   a ``scene_idxs`` file that does not exist, and ``scene_idxs`` entries outside
   0..S-1 (stock: ``IndexError: list index out of range``, and negative entries silently
   pick scenes from the end of the list).
+
+``scene_idxs='every_scene'`` takes every kept scene once per epoch (whole-scene training,
+PointContrast's sparse-conv protocol) instead of mmdet3d's size-resampled indices.
 
 ``scene_idxs`` given as a relative path is looked up under ``data_root`` first (stock
 behaviour) and then as given: mmdet3d's ``_base_/datasets/scannet-seg.py`` passes
@@ -48,17 +52,17 @@ from mmengine.logging import print_log
 from mmdet3d.datasets import ScanNetDataset, ScanNetSegDataset
 from mmdet3d.registry import DATASETS, TRANSFORMS
 
-from crosspt.datasets.auto_generate import generate_once
+from crosspt.datasets.auto_generate import AutoGenerateMixin, find_generator
 from crosspt.fileio.safe_pickle import restricted_pickle_loads
-from crosspt.datasets.scannet_mmdet3d_format import (SYNTHETIC_INFO,
-                                                     generate_synthetic_scannet_mmdet3d)
 
 SCENE_IDXS_FILE = 'seg_info/train_resampled_scene_idxs.npy'
+#: ``scene_idxs`` value for every (kept) scene once per epoch: whole-scene training
+EVERY_SCENE = 'every_scene'
 #: scene names listed in the scene_fraction log line
 LOG_SCENES = 20
 
-__all__ = ['kept_scene_indices', 'CrossptScanNetSegDataset', 'CrossptScanNetDataset',
-           'ValidateScene3D']
+__all__ = ['EVERY_SCENE', 'kept_scene_indices', 'CrossptScanNetSegDataset',
+           'CrossptScanNetDataset', 'ValidateScene3D']
 
 
 def kept_scene_indices(num_scenes: int, scene_fraction: float, fraction_seed: int = 0
@@ -85,8 +89,12 @@ def _scene_label(info: dict) -> str:
     return os.path.splitext(os.path.basename(path))[0]
 
 
-class _CrossptScanNetMixin:
+class _CrossptScanNetMixin(AutoGenerateMixin):
     """auto_generate + scene_fraction shared by the two datasets (put first in the bases)."""
+
+    GENERATOR = 'generate_synthetic_scannet_mmdet3d'
+    #: how to create the data, named by the missing-``ann_file`` error
+    CREATE_DATA_HINT = 'tools/create_data.py synthetic-scannet-mmdet3d'
 
     def _setup_crosspt(self, auto_generate: Optional[dict], scene_fraction: float,
                        fraction_seed: int) -> None:
@@ -97,33 +105,23 @@ class _CrossptScanNetMixin:
                              f'{scene_fraction!r}')
         if isinstance(fraction_seed, bool) or not isinstance(fraction_seed, (int, np.integer)):
             raise ValueError(f'{owner}: fraction_seed must be an int, got {fraction_seed!r}')
+        self._init_auto_generate(auto_generate)
         if auto_generate is not None:
-            if not isinstance(auto_generate, dict):
-                raise ValueError(f'{owner}: auto_generate must be a dict of '
-                                 'generate_synthetic_scannet_mmdet3d kwargs or None, got '
-                                 f'{auto_generate!r}')
-            accepted = set(inspect.signature(generate_synthetic_scannet_mmdet3d).parameters)
+            accepted = set(inspect.signature(find_generator(self.GENERATOR)).parameters)
             unknown = sorted(set(auto_generate) - (accepted - {'data_root'}))
             if unknown:
                 raise ValueError(f'{owner}: auto_generate has unknown keys {unknown}; '
-                                 'generate_synthetic_scannet_mmdet3d accepts '
-                                 f'{sorted(accepted - {"data_root"})}')
-        self.auto_generate = None if auto_generate is None else dict(auto_generate)
+                                 f'{self.GENERATOR} accepts {sorted(accepted - {"data_root"})}')
         self.scene_fraction = float(scene_fraction)
         self.fraction_seed = int(fraction_seed)
         self.kept_scenes: Optional[List[int]] = None
         self.num_all_scenes = 0
 
     # ------------------------------------------------------------------ generation
-    def _needs_generation(self) -> bool:
-        """Missing or empty data_root, or a synthetic one (the generator checks its
-        parameters and returns at once when they match)."""
-        root = self.data_root
-        return not os.path.isdir(root) or not os.listdir(root) or \
-            os.path.isfile(os.path.join(root, SYNTHETIC_INFO))
-
-    def _generate(self) -> None:
-        generate_synthetic_scannet_mmdet3d(self.data_root, **self.auto_generate)
+    def _data_present(self) -> bool:
+        """``data_root`` exists and is not empty (a synthetic one is regenerated when
+        needed: the generator checks its parameters and returns at once when they match)."""
+        return os.path.isdir(self.data_root) and bool(os.listdir(self.data_root))
 
     def load_data_list(self) -> List[dict]:
         """Generate (``auto_generate``), load every info, keep the ``scene_fraction``
@@ -133,11 +131,11 @@ class _CrossptScanNetMixin:
             if not self.data_root:
                 raise ValueError(f'{owner}: auto_generate needs data_root (the folder to '
                                  'generate into)')
-            generate_once(self._generate, self._needs_generation)
+            self._maybe_generate()
         if not os.path.isfile(self.ann_file) and '://' not in str(self.ann_file):
             raise FileNotFoundError(
                 f'{owner}: ann_file {self.ann_file} does not exist (create it with '
-                'tools/create_data.py synthetic-scannet-mmdet3d, or set auto_generate=dict())')
+                f'{self.CREATE_DATA_HINT}, or set auto_generate=dict())')
         data_list = self._load_info_list()
         self.num_all_scenes = len(data_list)
         if self.scene_fraction >= 1:
@@ -204,19 +202,12 @@ class _CrossptScanNetMixin:
         return data_list
 
 
-@DATASETS.register_module()
-class CrossptScanNetSegDataset(_CrossptScanNetMixin, ScanNetSegDataset):
-    """mmdet3d ``ScanNetSegDataset`` + ``auto_generate`` / ``scene_fraction`` / clear errors
-    (module docstring). Every other argument is ``ScanNetSegDataset``'s.
+class _CrossptSegMixin(_CrossptScanNetMixin):
+    """``scene_idxs`` handling of the segmentation datasets (module docstring); put first
+    in the bases of an mmdet3d ``Seg3DDataset`` subclass."""
 
-    Args:
-        scene_idxs: resampled scene indices of the training split, a ``.npy`` path
-            (relative to ``data_root`` or as given) or an int array; required unless
-            ``test_mode``.
-        auto_generate: kwargs of ``generate_synthetic_scannet_mmdet3d`` or None.
-        scene_fraction: fraction of the scenes to keep, in (0, 1].
-        fraction_seed: seed of the kept subset.
-    """
+    #: where the converter writes the training split's resampled scene indices
+    SCENE_IDXS_HINT = SCENE_IDXS_FILE
 
     def __init__(self, data_root: Optional[str] = None, ann_file: str = '', *,
                  scene_idxs: Optional[Union[str, np.ndarray, Sequence[int]]] = None,
@@ -225,12 +216,13 @@ class CrossptScanNetSegDataset(_CrossptScanNetMixin, ScanNetSegDataset):
         owner = type(self).__name__
         self._setup_crosspt(auto_generate, scene_fraction, fraction_seed)
         if not test_mode and scene_idxs is None:
-            expected = os.path.join(data_root or '<data_root>', SCENE_IDXS_FILE)
+            expected = os.path.join(data_root or '<data_root>', self.SCENE_IDXS_HINT)
             raise ValueError(
                 f'{owner}: training (test_mode=False) needs the scene_idxs key: the resampled '
-                f'scene indices, normally scene_idxs={SCENE_IDXS_FILE!r} (expected at '
-                f'{expected}; written by tools/create_data.py synthetic-scannet-mmdet3d or '
-                "mmdet3d's tools/create_data.py scannet)")
+                f'scene indices, normally scene_idxs={self.SCENE_IDXS_HINT!r} (expected at '
+                f'{expected}; written by tools/create_data.py or mmdet3d\'s '
+                f'tools/create_data.py), or scene_idxs={EVERY_SCENE!r} for every scene '
+                'once per epoch (whole-scene training)')
         super().__init__(data_root=data_root, ann_file=ann_file, scene_idxs=scene_idxs,
                          test_mode=test_mode, **kwargs)
 
@@ -245,8 +237,8 @@ class CrossptScanNetSegDataset(_CrossptScanNetMixin, ScanNetSegDataset):
         raise FileNotFoundError(
             f'{type(self).__name__}: scene_idxs file {path!r} does not exist (looked for '
             f'{" and ".join(candidates)}); the training split needs '
-            f'<data_root>/{SCENE_IDXS_FILE} (tools/create_data.py synthetic-scannet-mmdet3d, '
-            "or mmdet3d's tools/create_data.py scannet)")
+            f'<data_root>/{self.SCENE_IDXS_HINT} ({self.CREATE_DATA_HINT}, or mmdet3d\'s '
+            'tools/create_data.py)')
 
     def get_scene_idxs(self, scene_idxs: Union[None, str, np.ndarray, Sequence[int]]
                        ) -> np.ndarray:
@@ -255,6 +247,8 @@ class CrossptScanNetSegDataset(_CrossptScanNetMixin, ScanNetSegDataset):
         owner = type(self).__name__
         if self.test_mode:
             return np.arange(len(self)).astype(np.int32)
+        if isinstance(scene_idxs, str) and scene_idxs == EVERY_SCENE:
+            return np.arange(len(self.kept_scenes), dtype=np.int32)
         if isinstance(scene_idxs, (str, os.PathLike)):
             path = os.fspath(scene_idxs)
             if '://' in path:  # remote storage: stock loading through the file backend
@@ -293,22 +287,16 @@ class CrossptScanNetSegDataset(_CrossptScanNetMixin, ScanNetSegDataset):
         return mapped
 
 
-@DATASETS.register_module()
-class CrossptScanNetDataset(_CrossptScanNetMixin, ScanNetDataset):
-    """mmdet3d ``ScanNetDataset`` (detection) + ``auto_generate`` / ``scene_fraction``
-    (module docstring). Every other argument is ``ScanNetDataset``'s."""
-
-    def __init__(self, data_root: str, ann_file: str, *, auto_generate: Optional[dict] = None,
-                 scene_fraction: float = 1.0, fraction_seed: int = 0, **kwargs) -> None:
-        self._setup_crosspt(auto_generate, scene_fraction, fraction_seed)
-        super().__init__(data_root=data_root, ann_file=ann_file, **kwargs)
+class _CrossptDetectionMixin:
+    """Box-label clean-up shared by the detection datasets (put first in the bases)."""
 
     def parse_ann_info(self, info: dict) -> dict:
         """Stock parsing, then drop the boxes whose class is outside ``metainfo.classes``.
 
-        mmdet3d's ScanNetDataset maps such boxes to label -1 but keeps them (unlike its
-        KITTI / Waymo datasets, it never calls ``_remove_dontcare``), so a class subset
-        would hand -1 labels to the detector and to IndoorMetric's ground truth.
+        mmdet3d's ScanNetDataset and SUNRGBDDataset map such boxes to label -1 but keep
+        them (unlike its KITTI / Waymo datasets, they never call ``_remove_dontcare``), so
+        a class subset would hand -1 labels to the detector and to IndoorMetric's ground
+        truth.
         """
         ann_info = super().parse_ann_info(info)
         keep = np.asarray(ann_info['gt_labels_3d']) > -1
@@ -326,6 +314,62 @@ class CrossptScanNetDataset(_CrossptScanNetMixin, ScanNetDataset):
             for label in np.asarray(ann.get('gt_labels_3d', [])).tolist():
                 if label != -1:
                     self.num_ins_per_cat[label] += 1
+
+
+@DATASETS.register_module()
+class CrossptScanNetSegDataset(_CrossptSegMixin, ScanNetSegDataset):
+    """mmdet3d ``ScanNetSegDataset`` + ``auto_generate`` / ``scene_fraction`` / clear errors
+    (module docstring). Every other argument is ``ScanNetSegDataset``'s.
+
+    Args:
+        scene_idxs: resampled scene indices of the training split, a ``.npy`` path
+            (relative to ``data_root`` or as given) or an int array, or ``'every_scene'``
+            (each kept scene once per epoch, for whole-scene training); required unless
+            ``test_mode``.
+        auto_generate: kwargs of ``generate_synthetic_scannet_mmdet3d`` or None.
+        scene_fraction: fraction of the scenes to keep, in (0, 1].
+        fraction_seed: seed of the kept subset.
+    """
+
+
+@DATASETS.register_module()
+class CrossptScanNetDataset(_CrossptDetectionMixin, _CrossptScanNetMixin,
+                            ScanNetDataset):
+    """mmdet3d ``ScanNetDataset`` (detection) + ``auto_generate`` / ``scene_fraction``
+    (module docstring). Every other argument is ``ScanNetDataset``'s."""
+
+    def __init__(self, data_root: str, ann_file: str, *, auto_generate: Optional[dict] = None,
+                 scene_fraction: float = 1.0, fraction_seed: int = 0, **kwargs) -> None:
+        self._subset_mapping: Optional[np.ndarray] = None
+        self._setup_crosspt(auto_generate, scene_fraction, fraction_seed)
+        super().__init__(data_root=data_root, ann_file=ann_file, **kwargs)
+
+    def subset_seg_label_mapping(self) -> np.ndarray:
+        """NYU40 id -> class index of ``metainfo.classes`` (K = len(classes) for every
+        other id), i.e. the stock 18-class mapping re-indexed like the boxes when the
+        classes are a subset (stock keeps the 18-class indices, so ``PointSegClassMapping``
+        would disagree with ``gt_labels_3d`` and VoteNet's vote targets would follow the
+        wrong instances)."""
+        if self._subset_mapping is None:
+            stock, classes = list(self.METAINFO['classes']), list(self.metainfo['classes'])
+            mapping = self.seg_label_mapping
+            if classes != stock:
+                unknown = [c for c in classes if c not in stock]
+                if unknown:
+                    raise KeyError(f'CrossptScanNetDataset: metainfo classes {unknown} are not '
+                                   f'ScanNet detection classes {stock}')
+                mapping = np.full_like(self.seg_label_mapping, len(classes))
+                for new, name in enumerate(classes):
+                    mapping[self.seg_label_mapping == stock.index(name)] = new
+            self._subset_mapping = mapping
+        return self._subset_mapping
+
+    def parse_data_info(self, info: dict) -> dict:
+        """Stock parsing with :meth:`subset_seg_label_mapping` for
+        ``PointSegClassMapping``."""
+        info = super().parse_data_info(info)
+        info['seg_label_mapping'] = self.subset_seg_label_mapping()
+        return info
 
 
 @TRANSFORMS.register_module()

@@ -24,7 +24,7 @@ exactly those of :class:`~crosspt.models.backbones.SRUNet` /
 ``type='crosspt.Pretrained'`` resolves to crosspt's reporting initialiser from the
 mmdet3d scope; plain ``'Pretrained'`` there is mmengine's silent one.
 """
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmcv.cnn import ConvModule
@@ -143,12 +143,16 @@ class SRUNetSegBackbone(SRUNet):
         self.voxel_size = float(voxel_size)
         self.feature_keys = check_feature_keys('SRUNetSegBackbone', feature_keys, in_channels)
 
-    def forward(self, points: Union[Tensor, SparseTensor]) -> Union[Dict[str, Tensor],
-                                                                    SparseTensor]:
-        """points (B, N, 3 + C) -> dict(point_features (B, out_channels, N)); a
+    def forward(self, points: Union[Tensor, List[Tensor], SparseTensor]
+                ) -> Union[Dict[str, Tensor], SparseTensor]:
+        """points (B, N, 3 + C) -> dict(point_features (B, out_channels, N)); a list of
+        B scenes (N_i, 3 + C) -> dict(point_features (1, out_channels, sum N_i)), the
+        scenes' points concatenated in order (each voxelised on its own); a
         SparseTensor -> SparseTensor (SRUNet's forward)."""
         if isinstance(points, SparseTensor):
             return super().forward(points)
+        if isinstance(points, (list, tuple)):
+            return self._forward_scenes(list(points))
         check_points_input('SRUNetSegBackbone', points)
         b, n = points.shape[:2]
         feats = build_point_features('SRUNetSegBackbone', points, self.feature_keys,
@@ -157,6 +161,22 @@ class SRUNetSegBackbone(SRUNet):
         point_feats, _, _ = self.forward_points(points[..., :3].reshape(b * n, 3), batch,
                                                 self.voxel_size, feats.reshape(b * n, -1))
         return dict(point_features=point_feats.view(b, n, -1).transpose(1, 2).contiguous())
+
+    def _forward_scenes(self, scenes: List[Tensor]) -> Dict[str, Tensor]:
+        """B scenes (N_i, 3 + C) -> dict(point_features (1, out_channels, sum N_i))."""
+        if not scenes:
+            raise ValueError('SRUNetSegBackbone: got an empty list of scenes')
+        feats, xyz = [], []
+        for scene in scenes:
+            check_points_input('SRUNetSegBackbone', scene.unsqueeze(0))
+            feats.append(build_point_features('SRUNetSegBackbone', scene.unsqueeze(0),
+                                              self.feature_keys, self.in_channels)[0])
+            xyz.append(scene[:, :3])
+        sizes = torch.tensor([len(s) for s in scenes], device=scenes[0].device)
+        batch = torch.arange(len(scenes), device=scenes[0].device).repeat_interleave(sizes)
+        point_feats, _, _ = self.forward_points(torch.cat(xyz), batch, self.voxel_size,
+                                                torch.cat(feats))
+        return dict(point_features=point_feats.t().unsqueeze(0).contiguous())
 
 
 @MODELS.register_module()
