@@ -245,7 +245,8 @@ def _padded_rows(x: SparseTensor, offsets: Tensor, dilation: int) -> Optional[Te
 def build_submanifold_map(x: SparseTensor, kernel_size: int, dilation: int) -> KernelMap:
     """:func:`build_kernel_map` of a stride-1 conv from ``x`` onto its own coordinates,
     with half the look-ups: offset ``-o`` pairs are offset ``o``'s pairs swapped (``c_j =
-    c_i + o s`` iff ``c_i = c_j - o s``), and the centre offset pairs every row with itself
+    c_i + o s`` iff ``c_i = c_j - o s``; re-sorted by output row, which keeps the
+    scatter-add sequential), and the centre offset pairs every row with itself
     (one shared ``arange`` tensor as both indices, which the convolution recognises and
     multiplies without gather or scatter).  ``kernel_size`` must be odd."""
     offsets = kernel_offsets(kernel_size, device=x.coords.device)
@@ -256,7 +257,10 @@ def build_submanifold_map(x: SparseTensor, kernel_size: int, dilation: int) -> K
     else:
         half = build_kernel_map(x, x.coords, offsets[:centre], dilation * x.stride)
     identity = torch.arange(len(x), device=x.coords.device)
-    mirrored = [(out_idx, in_idx) for in_idx, out_idx in reversed(half)]
+    mirrored = []
+    for in_idx, out_idx in reversed(half):     # sorted by output row, as the lookups give
+        order = in_idx.argsort()
+        mirrored.append((out_idx[order], in_idx[order]))
     return half + [(identity, identity)] + mirrored
 
 

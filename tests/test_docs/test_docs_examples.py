@@ -82,7 +82,7 @@ def assert_loaded(model: torch.nn.Module, reference: dict, reports: list, path: 
 
 # --------------------------------------------------------------- mmdet3d worked example
 def test_mmdet3d_example_loads_published_ppkt_weights_and_segments_a_scene(
-        tmp_path, key_reports, one_thread):
+        tmp_path, key_reports, one_thread, monkeypatch):
     pytest.importorskip('mmdet3d.models')
     from mmdet3d.evaluation.metrics import SegMetric
     from mmdet3d.registry import DATASETS
@@ -120,7 +120,7 @@ def test_mmdet3d_example_loads_published_ppkt_weights_and_segments_a_scene(
                for k in torch.load(published, weights_only=True)['state_dict'])
     cfg.model.backbone.init_cfg.checkpoint = str(published)
 
-    root = tmp_path / 'scannet'
+    root = tmp_path / 'data' / 'synthetic_scannet_mmdet3d'    # the page's relative root
     generate_synthetic_scannet_mmdet3d(root, num_scenes=1, num_val_scenes=1, num_points=4000,
                                        num_points_per_sample=2048)
     cfg.test_dataloader.dataset.data_root = f'{root}/'
@@ -150,6 +150,31 @@ def test_mmdet3d_example_loads_published_ppkt_weights_and_segments_a_scene(
     with np.errstate(invalid='ignore', divide='ignore'):
         result = metric.compute_metrics(metric.results)
     assert 0.0 <= result['miou'] <= 1.0 and 0.0 <= result['acc'] <= 1.0
+
+    # the page's "without ScanNet" command: its --cfg-options, run from a folder holding
+    # its relative data root, build the training set (mmdet3d joins data_root to a
+    # relative scene_idxs) and the test set
+    cfg.merge_from_dict(documented_cfg_options(
+        'tools/train.py docs/examples/mmdet3d_pointnet2-to-srunet34-ppkt_scannet-seg.py'))
+    monkeypatch.chdir(tmp_path)
+    with DefaultScope.overwrite_default_scope('mmdet3d'):
+        train_set = DATASETS.build(cfg.train_dataloader.dataset)
+        assert len(train_set) > 0 and train_set[0]['inputs']['points'].shape[0] > 0
+        assert len(DATASETS.build(cfg.test_dataloader.dataset)) == 1
+
+
+def documented_cfg_options(command: str) -> dict:
+    """The ``--cfg-options`` of the one line of docs/mmdet3d_integration.md that runs
+    ``command``, parsed as tools/train.py parses them."""
+    from mmengine.config import DictAction
+    page = (DOCS / 'mmdet3d_integration.md').read_text()
+    lines = [ln for ln in page.splitlines() if command in ln and '--cfg-options' in ln]
+    assert len(lines) == 1, lines
+    options = {}
+    for item in lines[0].split('--cfg-options', 1)[1].split():
+        key, value = item.split('=', 1)
+        options[key] = DictAction._parse_iterable(value)
+    return options
 
 
 # ------------------------------------------------------------- extension example
