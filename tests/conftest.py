@@ -17,10 +17,10 @@ if os.environ.get('PYTEST_XDIST_WORKER'):
     os.environ['OMP_NUM_THREADS'] = '1'
 
 
-# worker-seconds at one thread (2026-12-01): 450, 400, 385, 330, 250
-LONGEST_FIRST = ('test_train_ppkt.py', 'test_benchmark_configs.py',
-                 'test_tap_backbones_pretrain.py', 'test_train_tap.py',
-                 'test_scene_benchmarks.py')
+# worker-seconds at one thread, each file alone or next to one other (2026-12-03):
+# about 185, 170, 160, 110, 65
+LONGEST_FIRST = ('test_tap_backbones_pretrain.py', 'test_scene_benchmarks.py',
+                 'test_train_ppkt.py', 'test_benchmark_configs.py', 'test_train_tap.py')
 
 
 def pytest_collection_modifyitems(session, config, items) -> None:

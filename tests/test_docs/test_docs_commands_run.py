@@ -113,7 +113,7 @@ def test_tensorboard_inspect_lists_the_logged_scalars(tmp_path):
 
 
 def create_data_command(subcommand: str) -> list:
-    """The one ``python tools/create_data.py <subcommand> ...`` of data_preparation.md."""
+    """The one ``python tools/create_data.py <subcommand> ...`` of docs/data_preparation.md."""
     text = (DOCS / 'data_preparation.md').read_text()
     found = set(re.findall(rf'`(python tools/create_data\.py {subcommand} [^`]*)`', text))
     assert len(found) == 1, found

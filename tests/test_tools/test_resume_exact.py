@@ -6,12 +6,17 @@ The config is configs/tap/benchmarks/pointmlp_ft_modelnet40_synthetic.py shrunk 
 config file the test writes: random scaling, translation and shuffling in 2 persistent
 data workers, dropout in the head, validation (which draws a loader seed from torch's
 generator) after every epoch.  The "interrupted" run has the same schedule, stopped
-by ``train_cfg.max_epochs``.  The same resume with ``RNGStateHook(restore=False)``
-must differ: the comparison can fail.  The same with 2 gloo processes
-(tools/dist_train.sh): each rank's states are stored and each rank restores its own.
+by ``train_cfg.max_epochs``.  The runs use 2 gloo processes (tools/dist_train.sh): each
+rank's states are stored and each rank restores its own.
+
+Covered elsewhere, in process (seconds instead of a minute of tools/train.py runs):
+the same resume on one process and the control (``RNGStateHook(restore=False)`` must
+differ, so the comparison can fail), for epoch and iteration loops, with and without data
+workers: tests/test_engine/test_rng_state_hook.py; ``--resume`` with an explicit path and
+one process: tests/test_tools/test_train_ppkt.py, without a path:
+tests/test_tools/test_train_tap.py.
 """
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -63,37 +68,8 @@ randomness = dict(seed=0, deterministic=True)
     return config
 
 
-def train(config: Path, work_dir: Path, *extra: str) -> str:
-    return run([sys.executable, 'tools/train.py', str(config), '--work-dir', str(work_dir),
-                *extra])
-
-
 def weights(path: Path) -> dict:
     return load_checkpoint_file(str(path))['state_dict']
-
-
-def test_resumed_run_ends_with_the_uninterrupted_weights(tmp_path):
-    config = write_config(tmp_path)
-    train(config, tmp_path / 'a')
-    reference = weights(tmp_path / 'a' / f'epoch_{EPOCHS}.pth')
-    # interrupted after the first epoch's checkpoint, then resumed from the work dir
-    train(config, tmp_path / 'b', '--cfg-options', f'train_cfg.max_epochs={EPOCHS - 1}')
-    output = train(config, tmp_path / 'b', '--resume')
-    assert re.search(r'resumed epoch: 1, iter: 2', output), output[-3000:]
-    resumed = weights(tmp_path / 'b' / f'epoch_{EPOCHS}.pth')
-    assert resumed.keys() == reference.keys()
-    differing = [k for k in reference if not torch.equal(resumed[k], reference[k])]
-    assert not differing, f'{len(differing)} tensors differ, e.g. {differing[:5]}'
-    assert 'RNGStateHook: restored the RNG states of rank 0 at epoch 1' in output
-    first = load_checkpoint_file(str(tmp_path / 'b' / 'epoch_1.pth'))
-    assert set(first['rng_state']['ranks']) == {0}
-    # the control: the same resume without restoring the RNG states
-    control = tmp_path / 'no_restore.py'
-    control.write_text(f"_base_ = [{str(config)!r}]\n"
-                       "custom_hooks = [dict(type='RNGStateHook', restore=False)]\n")
-    train(control, tmp_path / 'c', '--resume', str(tmp_path / 'b' / 'epoch_1.pth'))
-    unrestored = weights(tmp_path / 'c' / f'epoch_{EPOCHS}.pth')
-    assert not all(torch.equal(unrestored[k], reference[k]) for k in reference)
 
 
 def test_distributed_resume_restores_each_ranks_states(tmp_path):
@@ -110,6 +86,7 @@ def test_distributed_resume_restores_each_ranks_states(tmp_path):
     dist_train(tmp_path / 'b', '--cfg-options', f'train_cfg.max_epochs={EPOCHS - 1}')
     output = dist_train(tmp_path / 'b', '--resume')
     assert re.search(r'resumed epoch: 1, iter: 1', output), output[-3000:]
+    assert 'RNGStateHook: restored the RNG states of rank 0 at epoch 1' in output
     reference = weights(tmp_path / 'a' / f'epoch_{EPOCHS}.pth')
     resumed = weights(tmp_path / 'b' / f'epoch_{EPOCHS}.pth')
     differing = [k for k in reference if not torch.equal(resumed[k], reference[k])]

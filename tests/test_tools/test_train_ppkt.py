@@ -1,8 +1,12 @@
 """End to end PPKT on the embedded synthetic RGB-D scenes: the 2D teacher trains on the
 renders, PPKT pre-trains SR-UNet34 through tools/train.py (the PPNCE loss falls well below
 ln K; the validation on the held-out room logs point -> pixel retrieval above chance and
-writes the feature picture), resumes, runs as 2 CPU processes through
-tools/dist_train.sh, and the point-based student config trains and validates too.
+writes the feature picture), in two runs: the second resumes the first from its
+checkpoint path.  The point-based student config trains and validates too.
+
+Two CPU processes: tools/dist_train.sh runs in tests/test_tools/test_resume_exact.py; a
+PPKT step (SR-UNet student with synchronised BatchNorm, gathered PPNCE) on 2 processes
+equals one process on the union batch in tests/test_models/test_ppkt_sync_step.py.
 
 The configs run unchanged except for --cfg-options that shorten the schedules; the scenes
 are cached under ``data/test_cache/`` (generated once, deterministic).
@@ -17,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from crosspt.engine import load_checkpoint_file
 from tool_runner import run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,26 +34,24 @@ NUM_PAIRS = 1024
 pytestmark = pytest.mark.slow
 
 
+def run_rows(path: Path, key: str, train: bool) -> list:
+    """(step, value) of ``key`` in one run's scalars.json: training rows (they carry the
+    lr; step = iteration) or validation rows."""
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    return [(r['iter'] if train else r['step'], r[key]) for r in records
+            if key in r and ('lr' in r) == train]
+
+
 def val_scalars(work_dir: Path, key: str) -> list:
     """(step, value) of validation metric ``key`` from every run's scalars.json."""
-    rows = []
-    for path in sorted(work_dir.glob('2*/vis_data/scalars.json')):
-        for line in path.read_text().splitlines():
-            record = json.loads(line)
-            if key in record and 'lr' not in record:
-                rows.append((record['step'], record[key]))
-    return rows
+    return [row for path in sorted(work_dir.glob('2*/vis_data/scalars.json'))
+            for row in run_rows(path, key, train=False)]
 
 
 def scalars(work_dir: Path, key: str) -> list:
     """(iter, value) of ``key`` from every run's vis_data/scalars.json, in order."""
-    rows = []
-    for path in sorted(work_dir.glob('2*/vis_data/scalars.json')):
-        for line in path.read_text().splitlines():
-            record = json.loads(line)
-            if key in record and 'lr' in record:
-                rows.append((record['iter'], record[key]))
-    return rows
+    return [row for path in sorted(work_dir.glob('2*/vis_data/scalars.json'))
+            for row in run_rows(path, key, train=True)]
 
 
 def data_options(prefix: str) -> list:
@@ -75,14 +78,16 @@ def teacher(tmp_path_factory):
     return checkpoint
 
 
-def ppkt_options(work_dir: Path, iters: int, interval: int = 10) -> list:
+def ppkt_options(work_dir: Path, iters: int, interval: int = 10, stop: int = 0) -> list:
     """Shortened schedule (warm-up min(20, iters // 2), then cosine), one validation at
-    the end, the cached scenes for training and validation."""
+    the end, the cached scenes for training and validation; ``stop``: end the run at
+    that iteration instead, without validating (an "interrupted" run of the schedule)."""
     warm = min(20, iters // 2)
+    stop_options = [f'train_cfg.val_begin={stop + 1}'] if stop else []
     return ['--work-dir', str(work_dir), '--cfg-options',
             *data_options('train_dataloader.dataset'), *data_options('val_dataloader.dataset'),
-            *data_options('test_dataloader.dataset'),
-            f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+            *data_options('test_dataloader.dataset'), *stop_options,
+            f'train_cfg.max_iters={stop or iters}', f'train_cfg.val_interval={iters}',
             f'param_scheduler.0.end={warm}', f'param_scheduler.1.begin={warm}',
             f'param_scheduler.1.T_max={iters - warm}', f'param_scheduler.1.end={iters}',
             'default_hooks.logger.interval=1',
@@ -91,17 +96,22 @@ def ppkt_options(work_dir: Path, iters: int, interval: int = 10) -> list:
 
 @pytest.fixture(scope='module')
 def ppkt_run(teacher, tmp_path_factory):
+    """40 iterations: 20, then ``--resume`` from the iteration-20 checkpoint's path.
+    Returns the work dir, both runs' output and the resumed run's output."""
     work_dir = tmp_path_factory.mktemp('ppkt_srunet')
-    output = run([sys.executable, 'tools/train.py', PPKT_CONFIG,
-                  *ppkt_options(work_dir, 40, interval=20)],
-                 env=dict(CROSSPT_TEACHER=str(teacher)))
-    return work_dir, output
+    env = dict(CROSSPT_TEACHER=str(teacher))
+    first = run([sys.executable, 'tools/train.py', PPKT_CONFIG,
+                 *ppkt_options(work_dir, 40, interval=20, stop=20)], env=env)
+    resumed = run([sys.executable, 'tools/train.py', PPKT_CONFIG, '--resume',
+                   str(work_dir / 'iter_20.pth'), *ppkt_options(work_dir, 40, interval=20)],
+                  env=env)
+    return work_dir, first + resumed, resumed
 
 
 def test_ppnce_falls_below_chance(ppkt_run):
     """What is verified so far: in 40 steps PPNCE falls from above ln K to below it and
     point -> pixel retrieval beats chance. 'Well below ln K' needs longer runs (README)."""
-    work_dir, output = ppkt_run
+    work_dir, output, _ = ppkt_run
     losses = scalars(work_dir, 'loss_ppnce')
     assert [it for it, _ in losses] == list(range(1, 41))
     chance = math.log(NUM_PAIRS)
@@ -124,26 +134,17 @@ def test_ppnce_falls_below_chance(ppkt_run):
     assert 'rejected 1 of' in output and '-inf pose' in output
 
 
-def test_resume_restores_iteration_and_optimizer(ppkt_run, teacher, tmp_path):
-    work_dir, _ = ppkt_run
-    resumed = tmp_path / 'resumed'
-    resumed.mkdir()
-    checkpoint = work_dir / 'iter_20.pth'
-    output = run([sys.executable, 'tools/train.py', PPKT_CONFIG, '--resume', str(checkpoint),
-                  *ppkt_options(resumed, 24, interval=4)],
-                 env=dict(CROSSPT_TEACHER=str(teacher)))
-    assert 'resumed' in output.lower()
-    assert [it for it, _ in scalars(resumed, 'loss_ppnce')] == [21, 22, 23, 24]
-
-
-def test_dist_train_two_cpu_processes(teacher, tmp_path):
-    output = run(['bash', 'tools/dist_train.sh', PPKT_CONFIG, '2',
-                  *ppkt_options(tmp_path, 3, interval=3),
-                  'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0'],
-                 env=dict(CROSSPT_TEACHER=str(teacher)))
-    assert re.search(r'world_size: 2|Distributed training: True', output), output[-3000:]
-    assert [it for it, _ in scalars(tmp_path, 'loss_ppnce')] == [1, 2, 3]
-    assert (tmp_path / 'iter_3.pth').is_file()
+def test_resume_restores_iteration_and_optimizer(ppkt_run):
+    """The fixture's second run continued the first at iteration 21 with its optimizer
+    state (the losses of both: the test above)."""
+    work_dir, _, output = ppkt_run
+    assert re.search(r'resumed epoch: \d+, iter: 20', output), output[-3000:]
+    runs = sorted(work_dir.glob('2*/vis_data/scalars.json'))
+    assert len(runs) == 2
+    assert [it for it, _ in run_rows(runs[1], 'loss_ppnce', train=True)] == list(range(21, 41))
+    final = load_checkpoint_file(str(work_dir / 'iter_40.pth'))
+    assert final['meta']['iter'] == 40
+    assert {int(s['step']) for s in final['optimizer']['state'].values()} == {40}
 
 
 def test_point_based_student_config_trains(teacher, tmp_path):
