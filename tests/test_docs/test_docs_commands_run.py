@@ -189,3 +189,42 @@ def test_readme_commands_name_existing_tools_and_parse(monkeypatch):
     collected = {page for page, _, _ in test_docs_examples.documented_commands()}
     assert collected >= {'README.md', 'finetuning.md'}, collected
     test_docs_examples.test_documented_commands_name_existing_tools_and_parse()
+
+
+PUBLISH_RUNNER = r'''
+import runpy, sys
+for argv in __import__('json').loads(sys.stdin.read()):
+    sys.argv = argv
+    runpy.run_path(argv[0], run_name='__main__')
+'''
+
+
+def test_publish_commands_of_the_pretraining_page(tmp_path):
+    """docs/pretraining.md's three publish_model.py commands, run from a folder holding the
+    training checkpoints they name: each writes ``<out>-<sha8>.pth`` with the
+    ``backbone.*`` tensors only (prefix kept), equal to the training checkpoint's."""
+    import torch
+    lines = bash_commands('pretraining.md', 'python tools/model_converters/publish_model.py')
+    assert len(lines) == 3, lines
+    argvs, expected = [], {}
+    for line in lines:
+        argv = line[1:]                                 # drop 'python'
+        checkpoint, out = tmp_path / argv[1], tmp_path / argv[2]
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        state = {'backbone.conv.weight': torch.randn(4, 3), 'backbone.bn.running_mean':
+                 torch.randn(4), 'head.fc.weight': torch.randn(2, 4)}
+        torch.save(dict(state_dict=state, meta=dict(epoch=1, iter=360),
+                        optimizer=dict(state={}, param_groups=[])), checkpoint)
+        expected[out] = {k: v for k, v in state.items() if k.startswith('backbone.')}
+        argvs.append([str(REPO / argv[0])] + argv[1:])
+    proc = subprocess.run([sys.executable, '-c', PUBLISH_RUNNER], input=json.dumps(argvs),
+                          cwd=tmp_path, env=env_one_thread(), capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for out, state in expected.items():
+        published = list(out.parent.glob(out.stem + '-*.pth'))
+        assert len(published) == 1 and re.fullmatch(out.stem + r'-[0-9a-f]{8}\.pth',
+                                                     published[0].name), published
+        loaded = torch.load(published[0], weights_only=True)['state_dict']
+        assert sorted(loaded) == sorted(state)
+        assert all(torch.equal(loaded[k], state[k]) for k in state)
