@@ -30,4 +30,4 @@ __all__ = ['generate_synthetic_shapenet55', 'generate_synthetic_scanobjectnn',
            'generate_synthetic_modelnet40', 'generate_synthetic_shapenetpart',
            'generate_synthetic_fewshot', 'generate_synthetic_objects',
            'generate_synthetic_scannet_frames', 'generate_synthetic_scannet_mmdet3d',
-           'generate_synthetic_sunrgbd_mmdet3d']
+           'generate_synthetic_s3dis_mmdet3d', 'generate_synthetic_sunrgbd_mmdet3d']
