@@ -8,7 +8,6 @@
   accepted by ``--cfg-options`` although the config does not hold them.
 """
 import inspect
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ from torch.utils.data import DataLoader
 from crosspt.engine.preflight import (DataloaderSizeCheckHook, check_dataloader,
                                       check_hooks, forwarded_hook_params)
 from crosspt.utils import check_cfg_options, load_tool_config
+from tool_runner import call
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = 'configs/tap/pointmlp_synthetic.py'
@@ -250,10 +250,9 @@ def tiny_options(tmp_path: Path, num_train: int) -> list:
 
 
 def train(*options: str) -> subprocess.CompletedProcess:
-    """tools/train.py CONFIG with ``options``, in a subprocess."""
-    return subprocess.run([sys.executable, 'tools/train.py', CONFIG, *options], cwd=REPO,
-                          capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ, OMP_NUM_THREADS='1'))
+    """tools/train.py CONFIG with ``options``, as its command line runs it."""
+    return call([sys.executable, 'tools/train.py', CONFIG, *options], timeout=600,
+                env=dict(OMP_NUM_THREADS='1'))
 
 
 @pytest.mark.slow

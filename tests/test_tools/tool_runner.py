@@ -44,8 +44,8 @@ for line in sys.stdin:
     if pid == 0:
         code = 1
         try:
-            fd = os.open(job['log'], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-            os.dup2(fd, 1); os.dup2(fd, 2)
+            for fd, name in ((1, 'out'), (2, 'err')):
+                os.dup2(os.open(job[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
             os.environ.clear(); os.environ.update(job['env'])
             os.chdir(job['cwd'])
             torch.set_num_threads(int(job['env'].get('OMP_NUM_THREADS', '1')))
@@ -102,11 +102,12 @@ def _read_reply(proc: subprocess.Popen, timeout: Optional[float]) -> Optional[di
     return json.loads(line)
 
 
-def _run_preloaded(argv: list, env: dict, timeout: float) -> tuple:
-    """(exit code, output) of ``python argv...`` run in a child of the pre-loader."""
+def _run_preloaded(argv: list, env: dict, cwd: str, timeout: float) -> tuple:
+    """(exit code, stdout, stderr) of ``python argv...`` run in a child of the pre-loader."""
     proc = _preloader_process()
-    with tempfile.NamedTemporaryFile('r', suffix='.log') as log:
-        job = dict(argv=argv, env=env, cwd=str(REPO), log=log.name)
+    with tempfile.TemporaryDirectory() as logs:
+        out, err = os.path.join(logs, 'out'), os.path.join(logs, 'err')
+        job = dict(argv=argv, env=env, cwd=cwd, out=out, err=err)
         proc.stdin.write(json.dumps(job) + '\n')
         proc.stdin.flush()
         pid = _read_reply(proc, None)['pid']
@@ -114,8 +115,10 @@ def _run_preloaded(argv: list, env: dict, timeout: float) -> tuple:
         if done is None:
             os.kill(pid, signal.SIGKILL)
             _read_reply(proc, None)
-            raise subprocess.TimeoutExpired(argv, timeout, output=log.read())
-        return done['code'], log.read()
+        texts = [Path(path).read_text(errors='replace') for path in (out, err)]
+        if done is None:
+            raise subprocess.TimeoutExpired(argv, timeout, output=texts[0], stderr=texts[1])
+        return (done['code'], *texts)
 
 
 def _is_python_script(cmd: list) -> bool:
@@ -123,15 +126,22 @@ def _is_python_script(cmd: list) -> bool:
             and os.environ.get('CROSSPT_TESTS_NO_PRELOAD', '0') in ('', '0'))
 
 
-def run(cmd, env=None, timeout=900) -> str:
+def call(cmd, env=None, timeout=900, cwd=REPO) -> subprocess.CompletedProcess:
+    """Run ``cmd`` (from ``cwd``) and return its exit code, stdout and stderr."""
     threads = '1' if os.environ.get('PYTEST_XDIST_WORKER') else '2'
-    env = dict(os.environ, OMP_NUM_THREADS=threads, PORT=str(free_port()), **(env or {}))
+    env = {**os.environ, 'OMP_NUM_THREADS': threads, 'PORT': str(free_port()), **(env or {})}
     cmd = [str(c) for c in cmd]
     if _is_python_script(cmd):
-        code, output = _run_preloaded(cmd[1:], env, timeout)
-    else:
-        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
-                              timeout=timeout, env=env)
-        code, output = proc.returncode, proc.stdout + proc.stderr
-    assert code == 0, f'{" ".join(cmd)} failed:\n{output[-4000:]}'
+        code, out, err = _run_preloaded(cmd[1:], env, str(cwd), timeout)
+        return subprocess.CompletedProcess(cmd, code, out, err)
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def run(cmd, env=None, timeout=900) -> str:
+    """Run ``cmd`` from the repository root; fail with its output's tail unless it exits 0.
+    Returns stdout + stderr."""
+    proc = call(cmd, env, timeout)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f'{" ".join(proc.args)} failed:\n{output[-4000:]}'
     return output
