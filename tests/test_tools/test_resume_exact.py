@@ -1,20 +1,21 @@
 """tools/train.py --resume is bit-exact: a seeded, deterministic CPU run interrupted after
-an epoch checkpoint and resumed (``--resume`` without a path: the work dir's latest
-checkpoint) ends with the weights of the uninterrupted run, tensor for tensor.
+an epoch checkpoint and resumed (``--resume CKPT``) ends with the weights of the
+uninterrupted run, tensor for tensor.
 
 The config is configs/tap/benchmarks/pointmlp_ft_modelnet40_synthetic.py shrunk in a
 config file the test writes: random scaling, translation and shuffling in 2 persistent
 data workers, dropout in the head, validation (which draws a loader seed from torch's
-generator) after every epoch.  The "interrupted" run has the same schedule, stopped
-by ``train_cfg.max_epochs``.  The runs use 2 gloo processes (tools/dist_train.sh): each
-rank's states are stored and each rank restores its own.
+generator) after every epoch.  The "interrupted" run is the uninterrupted run's first
+epoch (same seed, schedule and data on a deterministic run): the resumed run starts in a
+new work dir from its epoch-1 checkpoint.  The runs use 2 gloo processes
+(tools/dist_train.sh): each rank's states are stored and each rank restores its own.
 
 Covered elsewhere, in process (seconds instead of a minute of tools/train.py runs):
 the same resume on one process and the control (``RNGStateHook(restore=False)`` must
 differ, so the comparison can fail), for epoch and iteration loops, with and without data
 workers: tests/test_engine/test_rng_state_hook.py; ``--resume`` with an explicit path and
-one process: tests/test_tools/test_train_ppkt.py, without a path:
-tests/test_tools/test_train_tap.py.
+one process: tests/test_tools/test_train_ppkt.py, without a path (the work dir's latest
+checkpoint): tests/test_tools/test_train_tap.py.
 """
 import re
 from pathlib import Path
@@ -83,14 +84,15 @@ def test_distributed_resume_restores_each_ranks_states(tmp_path):
                     str(work_dir), *extra])
 
     dist_train(tmp_path / 'a')
-    dist_train(tmp_path / 'b', '--cfg-options', f'train_cfg.max_epochs={EPOCHS - 1}')
-    output = dist_train(tmp_path / 'b', '--resume')
+    # the run "interrupted" after epoch 1 is the reference's first epoch (same seed,
+    # schedule and data, deterministic): its checkpoint is a/epoch_1.pth
+    output = dist_train(tmp_path / 'b', '--resume', str(tmp_path / 'a' / 'epoch_1.pth'))
     assert re.search(r'resumed epoch: 1, iter: 1', output), output[-3000:]
     assert 'RNGStateHook: restored the RNG states of rank 0 at epoch 1' in output
     reference = weights(tmp_path / 'a' / f'epoch_{EPOCHS}.pth')
     resumed = weights(tmp_path / 'b' / f'epoch_{EPOCHS}.pth')
     differing = [k for k in reference if not torch.equal(resumed[k], reference[k])]
     assert not differing, f'{len(differing)} tensors differ, e.g. {differing[:5]}'
-    stored = load_checkpoint_file(str(tmp_path / 'b' / 'epoch_1.pth'))['rng_state']
+    stored = load_checkpoint_file(str(tmp_path / 'a' / 'epoch_1.pth'))['rng_state']
     assert stored['world_size'] == 2 and set(stored['ranks']) == {0, 1}
     assert not torch.equal(stored['ranks'][0]['torch'], stored['ranks'][1]['torch'])
