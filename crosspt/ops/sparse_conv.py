@@ -14,25 +14,42 @@ from typing import List, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-from crosspt.ops.sparse_tensor import (KernelMap, SparseTensor, build_kernel_map,
-                                       build_submanifold_map, downsample_coords, hash_coords,
-                                       kernel_offsets)
+from crosspt.ops.sparse_tensor import (PROFILE_LABELS, KernelMap, SparseTensor,
+                                       build_kernel_map, build_submanifold_map,
+                                       downsample_coords, hash_coords, kernel_offsets,
+                                       profile_label)
+
+
+_L = PROFILE_LABELS
 
 
 class _GatherMatmulScatter(torch.autograd.Function):
     """``out[o] = sum_k sum_{(i, o) in map_k} feats[i] @ weight[k]`` without keeping the
     gathered rows for backward: they are gathered again there, so a conv's autograd
     memory is O(N C) instead of O(sum_k P_k C) (about 15 neighbours per voxel on
-    surface-like scenes)."""
+    surface-like scenes).  Gathers, GEMMs and scatter-adds carry profiler labels
+    (:func:`crosspt.ops.sparse_tensor.profile_label`)."""
 
     @staticmethod
     def forward(ctx, feats: Tensor, weight: Tensor, kmap: KernelMap, num_out: int) -> Tensor:
-        out = feats.new_zeros(num_out, weight.shape[2])
+        with profile_label(_L['scatter fwd']):
+            out = feats.new_zeros(num_out, weight.shape[2])
         for w_k, (in_idx, out_idx) in zip(weight.unbind(0), kmap):
             if in_idx is out_idx:                                        # identity pairs
-                out += feats @ w_k
+                with profile_label(_L['GEMM fwd']):
+                    prod = feats @ w_k
+                with profile_label(_L['scatter fwd']):
+                    out += prod
+                del prod                        # temporaries freed as soon as used
             elif in_idx.numel():
-                out.index_add_(0, out_idx, feats[in_idx] @ w_k)
+                with profile_label(_L['gather fwd']):
+                    rows = feats[in_idx]
+                with profile_label(_L['GEMM fwd']):
+                    prod = rows @ w_k
+                del rows
+                with profile_label(_L['scatter fwd']):
+                    out.index_add_(0, out_idx, prod)
+                del prod
         ctx.save_for_backward(feats, weight)
         ctx.kmap = kmap
         return out
@@ -41,22 +58,38 @@ class _GatherMatmulScatter(torch.autograd.Function):
     def backward(ctx, grad_out: Tensor):
         feats, weight = ctx.saved_tensors
         need_feats, need_weight = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        grad_feats = torch.zeros_like(feats) if need_feats else None
-        grad_weight = torch.zeros_like(weight) if need_weight else None
+        with profile_label(_L['scatter bwd']):
+            grad_feats = torch.zeros_like(feats) if need_feats else None
+        with profile_label(_L['GEMM bwd']):
+            grad_weight = torch.zeros_like(weight) if need_weight else None
         for k, (in_idx, out_idx) in enumerate(ctx.kmap):
             if not in_idx.numel():
                 continue
             if in_idx is out_idx:                                        # identity pairs
                 if need_feats:
-                    grad_feats += grad_out @ weight[k].t()
+                    with profile_label(_L['GEMM bwd']):
+                        prod = grad_out @ weight[k].t()
+                    with profile_label(_L['scatter bwd']):
+                        grad_feats += prod
+                    del prod
                 if need_weight:
-                    grad_weight[k] = feats.t() @ grad_out
+                    with profile_label(_L['GEMM bwd']):
+                        grad_weight[k] = feats.t() @ grad_out
                 continue
-            g = grad_out[out_idx]                                        # (P_k, C_out)
+            with profile_label(_L['gather bwd']):
+                g = grad_out[out_idx]                                    # (P_k, C_out)
             if need_feats:
-                grad_feats.index_add_(0, in_idx, g @ weight[k].t())
+                with profile_label(_L['GEMM bwd']):
+                    prod = g @ weight[k].t()
+                with profile_label(_L['scatter bwd']):
+                    grad_feats.index_add_(0, in_idx, prod)
+                del prod
             if need_weight:
-                grad_weight[k] = feats[in_idx].t() @ g
+                with profile_label(_L['gather bwd']):
+                    rows = feats[in_idx]
+                with profile_label(_L['GEMM bwd']):
+                    grad_weight[k] = rows.t() @ g
+                del rows
         return grad_feats, grad_weight, None, None
 
 
@@ -103,19 +136,21 @@ def sparse_conv3d(x: SparseTensor, weight: Tensor, bias: Optional[Tensor] = None
     if cached is not None and (not transposed or cached[0] is out_coords):
         out_coords, out_cache, kmap = cached
     else:
-        if not transposed:
-            if stride == 1:
-                out_coords, out_cache = x.coords, x.cache
+        with profile_label(PROFILE_LABELS['kernel map']):
+            if not transposed:
+                if stride == 1:
+                    out_coords, out_cache = x.coords, x.cache
+                else:
+                    out_coords, out_cache = downsample_coords(x.coords, out_stride), None
+            if stride == 1 and not transposed:
+                kmap = build_submanifold_map(x, k, dilation)
             else:
-                out_coords, out_cache = downsample_coords(x.coords, out_stride), None
-        if stride == 1 and not transposed:
-            kmap = build_submanifold_map(x, k, dilation)
-        else:
-            kmap = build_kernel_map(x, out_coords, kernel_offsets(k, device=x.coords.device),
-                                    step)
-        if out_cache is None:
-            out_cache = SparseTensor(out_coords, x.feats[:0, :0].new_zeros(len(out_coords), 0),
-                                     out_stride).cache
+                kmap = build_kernel_map(x, out_coords,
+                                        kernel_offsets(k, device=x.coords.device), step)
+            if out_cache is None:
+                out_cache = SparseTensor(out_coords,
+                                         x.feats[:0, :0].new_zeros(len(out_coords), 0),
+                                         out_stride).cache
         x.cache[key] = (out_coords, out_cache, kmap)
     out = _GatherMatmulScatter.apply(x.feats, weight, kmap, out_coords.shape[0])
     if bias is not None:

@@ -16,11 +16,19 @@
 - Kernel offsets: kernel index ``i`` along one axis has offset ``i - (k - 1) // 2``
   (k=3: -1, 0, 1; k=2: 0, 1).  The flat index is ``K = (i * k + j) * k + l`` for the
   (x, y, z) indices (i, j, l), x slowest.
+- Profiler ranges: while a ``torch.profiler`` runs, the parts of a sparse convolution are
+  labelled (:func:`profile_label`, names in :data:`PROFILE_LABELS`): kernel-map building
+  (coordinate hashing and sorting, index grids, neighbour look-ups, map sorting), and per
+  pass (forward / backward) the gathers, the GEMMs (with the weight gradient's zeroed
+  buffer) and the scatter-adds (with the zeroed output buffers).  Without a profiler a
+  label is a shared no-op context.
 """
+import contextlib
 from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor
+from torch.autograd.profiler import record_function
 
 COORD_BITS = 16
 #: Smallest / largest supported x, y, z coordinate and the number of batch indices.
@@ -35,6 +43,24 @@ DENSE_CELLS_PER_ROW = 64
 
 KernelMap = List[Tuple[Tensor, Tensor]]
 DenseIndex = Tuple[Tensor, Tensor, Tensor, Tensor]
+
+#: part -> profiler range name (tools/analysis_tools/profile_sparse.py sums them)
+PROFILE_LABELS = {
+    'kernel map': 'crosspt.kernel_map',
+    'gather fwd': 'crosspt.fwd.gather', 'GEMM fwd': 'crosspt.fwd.gemm',
+    'scatter fwd': 'crosspt.fwd.scatter',
+    'gather bwd': 'crosspt.bwd.gather', 'GEMM bwd': 'crosspt.bwd.gemm',
+    'scatter bwd': 'crosspt.bwd.scatter',
+}
+_NO_LABEL = contextlib.nullcontext()
+
+
+def profile_label(name: str) -> contextlib.AbstractContextManager:
+    """``record_function(name)`` while an autograd profiler runs, else a shared no-op
+    context: ``record_function`` alone costs about 20 us per use even with no profiler."""
+    if torch.autograd._profiler_enabled():
+        return record_function(name)
+    return _NO_LABEL
 
 
 def _in_range(coords: Tensor) -> Tensor:
@@ -99,18 +125,23 @@ class SparseTensor:
         self.feats = feats
         self.stride = stride
         if cache is None:
-            if stride > 1 and bool((coords[:, 1:] % stride != 0).any()):
-                raise ValueError(f'SparseTensor: coords x, y, z must be multiples of '
-                                 f'stride={stride}')
-            cache = {}
-            keys = hash_coords(coords)
-            sorted_keys, order = keys.sort()
-            if sorted_keys.numel() > 1 and bool((sorted_keys[1:] == sorted_keys[:-1]).any()):
-                i = int((sorted_keys[1:] == sorted_keys[:-1]).nonzero()[0, 0])
-                raise ValueError(f'SparseTensor: coords has duplicate rows, e.g. (b, x, y, z)='
-                                 f'{coords[order[i]].tolist()}; rows must be unique')
-            cache['table'] = (sorted_keys, order)
+            with profile_label(PROFILE_LABELS['kernel map']):
+                cache = {'table': self._key_table(coords, stride)}
         self.cache = cache
+
+    @staticmethod
+    def _key_table(coords: Tensor, stride: int) -> Tuple[Tensor, Tensor]:
+        """Validated (sorted keys, their row order) of new coordinates."""
+        if stride > 1 and bool((coords[:, 1:] % stride != 0).any()):
+            raise ValueError(f'SparseTensor: coords x, y, z must be multiples of '
+                             f'stride={stride}')
+        keys = hash_coords(coords)
+        sorted_keys, order = keys.sort()
+        if sorted_keys.numel() > 1 and bool((sorted_keys[1:] == sorted_keys[:-1]).any()):
+            i = int((sorted_keys[1:] == sorted_keys[:-1]).nonzero()[0, 0])
+            raise ValueError(f'SparseTensor: coords has duplicate rows, e.g. (b, x, y, z)='
+                             f'{coords[order[i]].tolist()}; rows must be unique')
+        return sorted_keys, order
 
     def __len__(self) -> int:
         return self.coords.shape[0]
