@@ -45,3 +45,8 @@ test_pipeline = [
 ]
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+
+# Stock scannet-seg.py gives scene_idxs as data_root + 'seg_info/...', which
+# ScanNetSegDataset joins to data_root a second time (data/scannet/data/scannet/...);
+# give it relative to data_root.
+train_dataloader = dict(dataset=dict(scene_idxs='seg_info/train_resampled_scene_idxs.npy'))

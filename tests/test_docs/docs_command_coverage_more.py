@@ -2,16 +2,29 @@
 docs/finetuning.md, README.md and projects/*/README.md that no page of
 docs_command_coverage.py shows (the format, the rules and the checks: that module's
 docstring)."""
-from docs_command_coverage import (BB, E2E, GAIN, LP, PPKT, RV, S3DIS, SCENE, SCENES, SLURM,
-                                   SUN, TAP, UNRUN, Entry)
+from docs_command_coverage import BB, E2E, GAIN, LP, PPKT, RV, S3DIS, SCENE, SLURM, SUN, TAP, Entry
+from docs_command_coverage import PUBLISHED, PUBLISHED_TAP, SONN_RECORDED, TWO_NODES
+from docs_command_coverage import RECIPES
+from docs_command_coverage import BENCH
+
+#: the parametrised test of the README's official-weight tools/test.py lines
+OFFICIAL_LINES = E2E + 'test_readme_test_lines_score_the_served_official_file'
 
 COVERAGE = {
     # first shown on docs/finetuning.md
     ('CROSSPT_PRETRAINED=work_dirs/tap_pointmlp/tap_pointmlp-1a2b3c4d.pth bash tools/'
-     'dist_train.sh configs/tap/benchmarks/pointmlp_ft_scanobjectnn-pb-t50-rs.py 8'): UNRUN,
+     'dist_train.sh configs/tap/benchmarks/pointmlp_ft_scanobjectnn-pb-t50-rs.py 8'):
+        Entry(PUBLISHED + 'test_scanobjectnn_recipe_dist_train_from_the_published_tap_backbone',
+              'overrides',
+              SONN_RECORDED),
     ('python tools/train.py configs/tap/benchmarks/'
      'pointmlp_ft_scanobjectnn-pb-t50-rs.py --cfg-options '
-     'model.backbone.init_cfg.checkpoint=tap_pointmlp_crosspt.pth'): UNRUN,
+     'model.backbone.init_cfg.checkpoint=tap_pointmlp_crosspt.pth'):
+        Entry(PUBLISHED + 'test_scanobjectnn_recipe_train_with_a_checkpoint_option',
+              'overrides',
+              ("the file: the 1-step TAP run's published backbone linked under that "
+               'name in a tmp folder; ScanObjectNN twin, 2 objects, 1 step, no '
+               'validation')),
     ('python tools/train.py configs/tap/pointmlp_synthetic.py --work-dir work_dirs/'
      'tap_pointmlp'):
         Entry(TAP + 'test_loss_falls_and_view_grids_are_written', 'overrides',
@@ -21,25 +34,55 @@ COVERAGE = {
         Entry(TAP + 'test_publish_backbone_only', 'overrides',
               "the short run's epoch_6.pth, output in tmp"),
     ('CROSSPT_PRETRAINED=work_dirs/tap_pointmlp/backbone-1a2b3c4d.pth python tools/'
-     'train.py configs/tap/benchmarks/pointmlp_ft_scanobjectnn-pb-t50-rs_synthetic.py'): UNRUN,
+     'train.py configs/tap/benchmarks/pointmlp_ft_scanobjectnn-pb-t50-rs_synthetic.py'):
+        Entry(PUBLISHED + 'test_scanobjectnn_twin_trains_from_a_published_elite_backbone',
+              'overrides',
+              ('a published random PointMLP-elite backbone (real sha) in a tmp folder; '
+               'cached twin, 2 + 2 objects, 1 step')),
     ('python tools/test.py configs/tap/benchmarks/pointmlp_ft_modelnet40.py '
-     'work_dirs/pointmlp_ft_modelnet40/best_cls_oa_epoch_250.pth'): UNRUN,
+     'work_dirs/pointmlp_ft_modelnet40/best_cls_oa_epoch_250.pth'):
+        Entry(PUBLISHED + 'test_modelnet40_recipe_tests_the_documented_checkpoint',
+              'overrides',
+              ("the file: a 1-step fine-tuning's epoch_1.pth under that name in a tmp "
+               'folder; ModelNet40 twin, 2 test objects')),
     ('python tools/test.py configs/tap/benchmarks/pointmlp_ft_shapenetpart.py CKPT '
-     '--tta --cfg-options model.refine=False'): UNRUN,
-    'bash tools/dist_test.sh configs/tap/benchmarks/pointmlp_ft_modelnet40.py CKPT 8': UNRUN,
+     '--tta --cfg-options model.refine=False'):
+        Entry(PUBLISHED + 'test_shapenetpart_recipe_tests_with_tta', 'overrides',
+              ("CKPT: the recipe's segmentor with random weights, saved in process; "
+               'ShapeNetPart twin, 2 test shapes, 2 votes')),
+    'bash tools/dist_test.sh configs/tap/benchmarks/pointmlp_ft_modelnet40.py CKPT 8':
+        Entry(PUBLISHED + 'test_modelnet40_recipe_dist_test_line', 'overrides',
+              ('dist_test.sh run with a recording PYTHON (torchrun options checked), '
+               "then the rank argv as a 1-process world; its OA equals tools/test.py's "
+               'on the same 2 twin objects')),
     ('for F in 0 1 2 3 4 5 6 7 8 9; do CROSSPT_PRETRAINED=tap_transformer.pth python '
      'tools/train.py configs/tap/benchmarks/'
      'transformer_fewshot-5way10shot_modelnet40.py --work-dir work_dirs/'
      'fewshot-5way10shot/fold$F --cfg-options train_dataloader.dataset.fold=$F '
-     'val_dataloader.dataset.fold=$F; done'): UNRUN,
+     'val_dataloader.dataset.fold=$F; done'):
+        Entry(PUBLISHED + 'test_fewshot_fold_loop', 'overrides',
+              ("folds 0 and 1 of the loop (each fold's config checked in its work "
+               'dir); tap_transformer.pth a published random Transformer backbone; '
+               'few-shot twin, 2 objects, 1 step, no validation')),
     ('python tools/benchmarks/transfer.py configs/tap/benchmarks/'
      'pointmlp_ft_modelnet40_synthetic.py --pretrained work_dirs/tap_pointmlp/'
-     'backbone-1a2b3c4d.pth --max-epochs 20 --batch-size 8'): UNRUN,
+     'backbone-1a2b3c4d.pth --max-epochs 20 --batch-size 8'):
+        Entry(BENCH + 'test_transfer_with_a_published_backbone', 'overrides',
+              ('read from the page; --pretrained the backbone the --pretrain-config run '
+               'published, seed 0, --max-epochs 3, cached ModelNet40 twin (8 + 6 clouds), '
+               'tmp work dir')),
     ('CROSSPT_PRETRAINED=work_dirs/srunet34_1xb24-60k_scannet/iter_60000.pth bash '
      'tools/dist_train.sh projects/crosspt_mmdet3d/configs/ppkt/'
-     'srunet34_ft_scannet-seg_15pct.py 4'): UNRUN,
+     'srunet34_ft_scannet-seg_15pct.py 4'):
+        Entry(RECIPES + 'test_srunet34_ft_scannet_seg_15pct_one_rank', 'overrides',
+              ('as srunet34_ft_scannet-seg.py 4 (one rank, copy of the '
+               'repository root, 2 + 1-room twin); 1 iteration, no validation')),
     ('bash tools/dist_train.sh projects/crosspt_mmdet3d/configs/tap/'
-     '3detr_scratch_scannet-det.py 1'): UNRUN,
+     '3detr_scratch_scannet-det.py 1'):
+        Entry(RECIPES + 'test_3detr_scratch_scannet_det_one_rank', 'overrides',
+              ('1-process world, copy of the repository root with a 2 + 1-room '
+               'data/scannet/; 1 epoch; sampling shrunk (1,024 points, 128 '
+               'centres, 32 queries; the full sampling took 46 s)')),
     ('CROSSPT_PRETRAINED=work_dirs/ppkt_srunet34/iter_360.pth python tools/train.py '
      'projects/crosspt_mmdet3d/configs/ppkt/srunet34_ft_scannet-seg_synthetic.py'):
         Entry(SCENE + 'test_srunet_segmentation_trains_and_tests_from_ppkt', 'overrides',
@@ -69,7 +112,10 @@ COVERAGE = {
     ('python tools/benchmarks/scene_transfer.py projects/crosspt_mmdet3d/configs/'
      'ppkt/srunet34_scratch_scannet-seg_synthetic.py projects/crosspt_mmdet3d/'
      'configs/ppkt/srunet34_ft_scannet-seg_synthetic.py --pretrained work_dirs/'
-     'ppkt_srunet34/iter_360.pth --scene-fraction 0.25 --seeds 0 1 2'): UNRUN,
+     'ppkt_srunet34/iter_360.pth --scene-fraction 0.25 --seeds 0 1 2'):
+        Entry(BENCH + 'test_scene_transfer_lines[finetuning.md]', 'overrides',
+              ('read from the page; --pretrained the tiny 24-room PPKT student, seed 0, 2 '
+               '+ 1 generated rooms of 4,000 points, batch 1, 1 iteration, tmp work dir')),
     ('python tools/benchmarks/linear_probe.py configs/tap/benchmarks/'
      'linear-probe_pointmlp_modelnet40_synthetic.py --checkpoint work_dirs/'
      'tap_pointmlp/backbone-1a2b3c4d.pth --out work_dirs/linear_probe/'
@@ -108,7 +154,10 @@ COVERAGE = {
               ('one checkpoint init (the supervised one) besides random, seeds 0 1, '
                '1 label per class, 2 fine-tuning steps, tiny set')),
     ('python tools/train.py configs/tap/pointmlp_synthetic-2k.py --work-dir '
-     'work_dirs/tap_2k'): UNRUN,
+     'work_dirs/tap_2k'):
+        Entry(BENCH + 'test_tap_2k_trains_two_epochs_and_validates_each', 'overrides',
+              ('read from the page; 1 + 1 objects (1 held out) generated in tmp, batch 2, '
+               'its 2 epochs, tmp work dir')),
     ('python tools/benchmarks/pretrain_gain.py configs/tap/benchmarks/'
      'gain_pointmlp_scanobjectnn-obj-bg_synthetic.py --init random --init '
      'tap=work_dirs/tap_2k/epoch_2.pth --init supervised=work_dirs/'
@@ -120,31 +169,52 @@ COVERAGE = {
     ('python tools/benchmarks/pretrain_gain.py configs/tap/benchmarks/'
      'gain_pointmlp_scanobjectnn-obj-bg_synthetic_tap-frame.py --init random --init '
      'tap=work_dirs/tap_2k/epoch_2.pth --protocols linear_probe --out work_dirs/'
-     'pretrain_gain/obj-bg_tap2k_tap-frame'): UNRUN,
+     'pretrain_gain/obj-bg_tap2k_tap-frame'):
+        Entry(BENCH + 'test_pretrain_gain_linear_probe_lines[tap-frame]', 'overrides',
+              ("read from the page; tap= the tiny TAP 2k run's epoch_2.pth, seeds 0 1, 1 "
+               'label per class, 2 + 1 objects per class in tmp, --out in tmp')),
     ('python tools/benchmarks/pretrain_gain.py configs/tap/benchmarks/'
      'gain_pointmlp_scanobjectnn-obj-bg_synthetic.py --init random --init '
      'tap=work_dirs/tap_2k/epoch_2.pth --protocols linear_probe --cfg-options '
      'pretrain_gain.linear_probe.batchnorm=per_cloud --out work_dirs/pretrain_gain/'
-     'obj-bg_tap2k_per-cloud-bn'): UNRUN,
+     'obj-bg_tap2k_per-cloud-bn'):
+        Entry(BENCH + 'test_pretrain_gain_linear_probe_lines[per-cloud-bn]', 'overrides',
+              ("read from the page; tap= the tiny TAP 2k run's epoch_2.pth, seeds 0 1, 1 "
+               'label per class, 2 + 1 objects per class in tmp, --out in tmp')),
     ('python tools/create_data.py synthetic-scenes --out data/'
      'synthetic_scannet_pretrain --num-scenes 24 --frames-per-scene 12 --seed 1'):
-        Entry(SCENES + 'test_create_data_cli', 'overrides',
-              ('1 room x 1 frame in tmp, seed 0 (seeds: '
-               'test_same_seed_byte_identical_other_seed_differs)')),
+        Entry(BENCH + 'test_create_data_writes_the_pretraining_rooms', 'overrides',
+              ('read from the page; --out in tmp, 3 rooms x 2 frames (seed 1 kept); feeds '
+               'the teacher and student runs')),
     ('python tools/train.py configs/ppkt/teacher2d/'
-     'resnet18-w32_synthetic-seg_24rooms.py'): UNRUN,
+     'resnet18-w32_synthetic-seg_24rooms.py'):
+        Entry(BENCH + 'test_teacher_trains_on_the_generated_rooms', 'overrides',
+              ('read from the page; the 3 generated rooms (0-1 train, 2 validates), 2 '
+               'iterations of 2 crops, tmp work dir')),
     ('python tools/train.py configs/ppkt/srunet34_synthetic-24rooms.py --work-dir '
-     'work_dirs/ppkt_24rooms'): UNRUN,
+     'work_dirs/ppkt_24rooms'):
+        Entry(BENCH + 'test_ppkt_24rooms_distils_the_trained_teacher', 'overrides',
+              ('read from the page; CROSSPT_TEACHER the 2-iteration teacher, rooms 0-1 of '
+               'the 3 generated pre-train and 2 validates, batch 1, 2 iterations, tmp work '
+               'dir')),
     ('python tools/benchmarks/scene_gain.py --pretrained work_dirs/ppkt_24rooms/'
      'iter_600.pth --linear-probe-config projects/crosspt_mmdet3d/configs/ppkt/'
      'gain_linear-probe_srunet34_scannet-seg_synthetic.py --scratch-config projects/'
      'crosspt_mmdet3d/configs/ppkt/gain_srunet34_scratch_scannet-seg_synthetic.py '
      '--finetune-config projects/crosspt_mmdet3d/configs/ppkt/'
      'gain_srunet34_ft_scannet-seg_synthetic.py --seeds 0 1 2 3 4 --scene-fraction '
-     '0.1 --out work_dirs/scene_gain/ppkt24'): UNRUN,
+     '0.1 --out work_dirs/scene_gain/ppkt24'):
+        Entry(BENCH + 'test_scene_gain_ppkt24_both_protocols', 'overrides',
+              ('read from the page; the three gain_* configs as tmp _base_ children (the '
+               'tool has no --cfg-options): 2 + 1 generated rooms of 4,000 points, every '
+               'training point probed, 1 fine-tuning iteration; the tiny 24-room student, '
+               'seed 0, --out in tmp')),
     ('python tools/train.py configs/ppkt/'
      'srunet34_synthetic-24rooms_random-teacher.py --work-dir work_dirs/'
-     'ppkt_24rooms_random-teacher'): UNRUN,
+     'ppkt_24rooms_random-teacher'):
+        Entry(BENCH + 'test_ppkt_24rooms_random_teacher_loads_no_teacher', 'overrides',
+              ('read from the page; rooms 0-1 of the 3 generated pre-train and 2 '
+               'validates, batch 1, 2 iterations, tmp work dir')),
     ('python tools/benchmarks/scene_gain.py --pretrained work_dirs/'
      'ppkt_24rooms_random-teacher/iter_600.pth --linear-probe-config projects/'
      'crosspt_mmdet3d/configs/ppkt/'
@@ -152,10 +222,16 @@ COVERAGE = {
      'crosspt_mmdet3d/configs/ppkt/gain_srunet34_scratch_scannet-seg_synthetic.py '
      '--finetune-config projects/crosspt_mmdet3d/configs/ppkt/'
      'gain_srunet34_ft_scannet-seg_synthetic.py --protocols linear_probe --out '
-     'work_dirs/scene_gain/ppkt24_random-teacher'): UNRUN,
+     'work_dirs/scene_gain/ppkt24_random-teacher'):
+        Entry(BENCH + 'test_scene_gain_random_teacher_linear_probe', 'overrides',
+              ('read from the page; the gain_* configs as tmp _base_ children (2 + 1 '
+               'generated rooms of 4,000 points, every training point probed), the tiny '
+               'random-teacher student, seeds 0 1, --out in tmp')),
     # first shown on README.md
     ('NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 PORT=29500 bash tools/dist_train.sh '
-     'configs/tap/pointmlp_1xb32-100e_shapenet55.py 8'): UNRUN,
+     'configs/tap/pointmlp_1xb32-100e_shapenet55.py 8'):
+        Entry(PUBLISHED_TAP + '[pointmlp_1xb32-100e_shapenet55.py]', 'overrides',
+              TWO_NODES),
     ('GPUS=16 bash tools/slurm_train.sh PARTITION tap configs/tap/'
      'pointmlp_1xb32-100e_shapenet55.py work_dirs/tap'):
         Entry(SLURM + 'test_slurm_train_runs_train_py_with_the_slurm_launcher', 'stand-in',
@@ -172,30 +248,63 @@ COVERAGE = {
                'at the embedded ScanObjectNN twin')),
     ('python tools/test.py configs/tap/benchmarks/'
      "pointnet2_ft_scanobjectnn-pb-t50-rs.py 'https://cloud.tsinghua.edu.cn/f/"
-     "c6a271c790504189a723/?dl=1'"): UNRUN,
+     "c6a271c790504189a723/?dl=1'"):
+        Entry(OFFICIAL_LINES + '[pointnet2_ft_scanobjectnn-pb-t50-rs.py]', 'overrides',
+              ('read from README; a loopback mirror serves an official-layout '
+               "file of the config's model that predicts one class; data_root "
+               'at the embedded twin, 2 test objects')),
     ('python tools/test.py configs/tap/benchmarks/'
      "pointmlp_ft_scanobjectnn-pb-t50-rs.py 'https://cloud.tsinghua.edu.cn/f/"
-     "5c5eccb0ee0f4cc2b324/?dl=1'"): UNRUN,
+     "5c5eccb0ee0f4cc2b324/?dl=1'"):
+        Entry(OFFICIAL_LINES + '[pointmlp_ft_scanobjectnn-pb-t50-rs.py]', 'overrides',
+              ('read from README; a loopback mirror serves an official-layout '
+               "file of the config's model that predicts one class; data_root "
+               'at the embedded twin, 2 test objects')),
     ('python tools/test.py configs/tap/benchmarks/'
      "transformer_ft_scanobjectnn-obj-bg.py 'https://cloud.tsinghua.edu.cn/f/"
-     "0cad6c787907405d8e0a/?dl=1'"): UNRUN,
+     "0cad6c787907405d8e0a/?dl=1'"):
+        Entry(OFFICIAL_LINES + '[transformer_ft_scanobjectnn-obj-bg.py]', 'overrides',
+              ('read from README; a loopback mirror serves an official-layout '
+               "file of the config's model that predicts one class; data_root "
+               'at the embedded twin, 2 test objects')),
     ('python tools/test.py configs/tap/benchmarks/'
      "transformer_ft_scanobjectnn-obj-only.py 'https://cloud.tsinghua.edu.cn/f/"
-     "a636efb6f6174dfda76a/?dl=1'"): UNRUN,
+     "a636efb6f6174dfda76a/?dl=1'"):
+        Entry(OFFICIAL_LINES + '[transformer_ft_scanobjectnn-obj-only.py]', 'overrides',
+              ('read from README; a loopback mirror serves an official-layout '
+               "file of the config's model that predicts one class; data_root "
+               'at the embedded twin, 2 test objects')),
     ('python tools/test.py configs/tap/benchmarks/'
      "transformer_ft_scanobjectnn-pb-t50-rs.py 'https://cloud.tsinghua.edu.cn/f/"
-     "fa5ae69b4f6741608804/?dl=1'"): UNRUN,
+     "fa5ae69b4f6741608804/?dl=1'"):
+        Entry(OFFICIAL_LINES + '[transformer_ft_scanobjectnn-pb-t50-rs.py]', 'overrides',
+              ('read from README; a loopback mirror serves an official-layout '
+               "file of the config's model that predicts one class; data_root "
+               'at the embedded twin, 2 test objects')),
     ('python tools/test.py configs/tap/benchmarks/pointmlp_ft_shapenetpart.py '
-     "'https://cloud.tsinghua.edu.cn/f/653d296b772b4bd9a0f9/?dl=1' --tta"): UNRUN,
+     "'https://cloud.tsinghua.edu.cn/f/653d296b772b4bd9a0f9/?dl=1' --tta --cfg-options "
+     'model.refine=False'):
+        Entry(OFFICIAL_LINES + '[pointmlp_ft_shapenetpart.py]', 'overrides',
+              ('read from README; a loopback mirror serves an official-layout '
+               "file of the config's model that predicts one class; data_root "
+               'at the embedded twin, 1 shape, 2 votes')),
     ('python tools/misc/download_checkpoint.py '
      'tap_pointmlp_ft_scanobjectnn-pb-t50-rs_official --dest checkpoints'):
         Entry(E2E + 'test_readme_python_snippet_and_download_command', 'overrides',
               'read from README; a loopback mirror, --dest in tmp'),
     ('python tools/train.py configs/tap/benchmarks/'
      'pointmlp_ft_scanobjectnn-pb-t50-rs.py --cfg-options '
-     'model.backbone.init_cfg.checkpoint=tap_pointmlp-1a2b3c4d.pth'): UNRUN,
+     'model.backbone.init_cfg.checkpoint=tap_pointmlp-1a2b3c4d.pth'):
+        Entry(PUBLISHED + 'test_scanobjectnn_recipe_train_with_a_checkpoint_option',
+              'overrides',
+              ("differs from docs/finetuning.md's line, which runs, in the file name "
+               'only (checked)')),
     ('CROSSPT_PRETRAINED=work_dirs/tap_pointmlp/backbone-<sha>.pth python tools/'
-     'train.py configs/tap/benchmarks/pointmlp_ft_scanobjectnn-pb-t50-rs_synthetic.py'): UNRUN,
+     'train.py configs/tap/benchmarks/pointmlp_ft_scanobjectnn-pb-t50-rs_synthetic.py'):
+        Entry(PUBLISHED + 'test_scanobjectnn_twin_trains_from_a_published_elite_backbone',
+              'overrides',
+              ("the same run as docs/finetuning.md's line once <sha> is filled in "
+               '(checked)')),
     'python tools/train.py configs/ppkt/srunet34_synthetic.py':
         Entry(PPKT + 'test_ppnce_falls_below_chance', 'overrides',
               ('CROSSPT_TEACHER a 120-iteration teacher, cached 4 rooms, 20 + 20 '
@@ -215,182 +324,4 @@ COVERAGE = {
      'projects/crosspt_mmdet3d/configs/tap/3detr_ft_scannet-det_synthetic.py'):
         Entry(SCENE + 'test_3detr_detection_trains_and_tests_from_tap', 'overrides',
               'CROSSPT_PRETRAINED a saved TAP encoder, cached rooms, 3 iterations'),
-}
-
-#: command -> why no test runs it yet, and what a cheap run would need
-NOT_RUN = {
-    # first shown on docs/finetuning.md
-    ('CROSSPT_PRETRAINED=work_dirs/tap_pointmlp/tap_pointmlp-1a2b3c4d.pth bash tools/'
-     'dist_train.sh configs/tap/benchmarks/pointmlp_ft_scanobjectnn-pb-t50-rs.py 8'):
-        ('the published ScanObjectNN recipe (full PointMLP, real data) is never '
-         'trained, and not on 8 processes. Cheap run: tools/dist_train.sh CONFIG 2 '
-         'with data_root at the embedded ScanObjectNN twin (as '
-         'test_official_weights_e2e.py does for tools/test.py), 8 clouds, 1 epoch, a '
-         'published random PointMLP backbone.'),
-    ('python tools/train.py configs/tap/benchmarks/'
-     'pointmlp_ft_scanobjectnn-pb-t50-rs.py --cfg-options '
-     'model.backbone.init_cfg.checkpoint=tap_pointmlp_crosspt.pth'):
-        ('tools/train.py never runs the published ScanObjectNN recipe. Cheap run: '
-         'the command with the embedded ScanObjectNN twin as data_root, 1 epoch on 8 '
-         'clouds, the checkpoint a tap_to_crosspt.py output.'),
-    ('CROSSPT_PRETRAINED=work_dirs/tap_pointmlp/backbone-1a2b3c4d.pth python tools/'
-     'train.py configs/tap/benchmarks/pointmlp_ft_scanobjectnn-pb-t50-rs_synthetic.py'):
-        ('test_benchmark_config_steps_in_process[pointmlp_ft_scanobjectnn-pb-t50-rs_s'
-         'ynthetic.py-None] steps the config in process; tools/train.py never runs '
-         'it (its END_TO_END list holds the PointNet++ ScanObjectNN twin). Cheap '
-         'run: add it to END_TO_END (short_finetune_options, ~30 s).'),
-    ('python tools/test.py configs/tap/benchmarks/pointmlp_ft_modelnet40.py '
-     'work_dirs/pointmlp_ft_modelnet40/best_cls_oa_epoch_250.pth'):
-        ('tools/test.py never runs the published ModelNet40 recipe (full PointMLP; '
-         'the _synthetic twin uses PointMLP-elite). Cheap run: tools/test.py with '
-         "data_root at the embedded ModelNet40 twin and a checkpoint of the config's "
-         'own model.'),
-    ('python tools/test.py configs/tap/benchmarks/pointmlp_ft_shapenetpart.py CKPT '
-     '--tta --cfg-options model.refine=False'):
-        ('tools/test.py never runs the published ShapeNetPart recipe (the e2e run is '
-         'pointmlp_ft_shapenetpart_synthetic.py, PointMLP-elite sizes). Cheap run: '
-         'data_root at the embedded ShapeNetPart twin, 6 test shapes, num_votes=2.'),
-    'bash tools/dist_test.sh configs/tap/benchmarks/pointmlp_ft_modelnet40.py CKPT 8':
-        ('no test runs tools/dist_test.sh at all. Cheap run: bash tools/dist_test.sh '
-         'on an embedded twin config with 2 processes (tool_runner.run gives a free '
-         'PORT).'),
-    ('for F in 0 1 2 3 4 5 6 7 8 9; do CROSSPT_PRETRAINED=tap_transformer.pth python '
-     'tools/train.py configs/tap/benchmarks/'
-     'transformer_fewshot-5way10shot_modelnet40.py --work-dir work_dirs/'
-     'fewshot-5way10shot/fold$F --cfg-options train_dataloader.dataset.fold=$F '
-     'val_dataloader.dataset.fold=$F; done'):
-        ('no test trains the published few-shot recipe or runs the fold loop. Cheap '
-         'run: the loop over 2 folds with data_root at the embedded ModelNetFewshot '
-         'twin, 1 epoch, a published random Transformer backbone.'),
-    ('python tools/benchmarks/transfer.py configs/tap/benchmarks/'
-     'pointmlp_ft_modelnet40_synthetic.py --pretrained work_dirs/tap_pointmlp/'
-     'backbone-1a2b3c4d.pth --max-epochs 20 --batch-size 8'):
-        ('the transfer tool never runs (see the --pretrain-config command). Cheap '
-         'run: --pretrained a published random backbone, --max-epochs 1, 2 seeds, '
-         'cached ModelNet40 twin.'),
-    ('CROSSPT_PRETRAINED=work_dirs/srunet34_1xb24-60k_scannet/iter_60000.pth bash '
-     'tools/dist_train.sh projects/crosspt_mmdet3d/configs/ppkt/'
-     'srunet34_ft_scannet-seg_15pct.py 4'):
-        ('the 15 % ScanNet recipe is never trained. Cheap run: as for '
-         'srunet34_ft_scannet-seg.py, with the twin.'),
-    ('bash tools/dist_train.sh projects/crosspt_mmdet3d/configs/tap/'
-     '3detr_scratch_scannet-det.py 1'):
-        ('the real-ScanNet 3DETR recipe is only built (test_random_cuboid.py checks '
-         'its pipeline). Cheap run: tools/dist_train.sh CONFIG 1 with data_root at '
-         "the cached twin and the shrink options of test_mmdet3d_sunrgbd.py's run."),
-    ('python tools/benchmarks/scene_transfer.py projects/crosspt_mmdet3d/configs/'
-     'ppkt/srunet34_scratch_scannet-seg_synthetic.py projects/crosspt_mmdet3d/'
-     'configs/ppkt/srunet34_ft_scannet-seg_synthetic.py --pretrained work_dirs/'
-     'ppkt_srunet34/iter_360.pth --scene-fraction 0.25 --seeds 0 1 2'):
-        ('no test runs tools/benchmarks/scene_transfer.py. Cheap run: 2 seeds, 2 '
-         'iterations per run via --cfg-options, cached rooms, a saved SR-UNet34 '
-         'student as --pretrained.'),
-    ('python tools/train.py configs/tap/pointmlp_synthetic-2k.py --work-dir '
-     'work_dirs/tap_2k'):
-        ('_base_ child of pointmlp_synthetic.py with its own 2,000-object set (seed '
-         '1), 1,024 points and schedule; no test runs it. Cheap run: tools/train.py '
-         'with the small_run_options of test_train_tap.py (its data_root and 12 + 4 '
-         'objects), 1 epoch.'),
-    ('python tools/benchmarks/pretrain_gain.py configs/tap/benchmarks/'
-     'gain_pointmlp_scanobjectnn-obj-bg_synthetic_tap-frame.py --init random --init '
-     'tap=work_dirs/tap_2k/epoch_2.pth --protocols linear_probe --out work_dirs/'
-     'pretrain_gain/obj-bg_tap2k_tap-frame'):
-        ("no test runs the tap-frame config or pretrain_gain.py's --protocols "
-         "option. Cheap run: test_pretrain_gain_tool.py's tiny run with this config "
-         'and --protocols linear_probe.'),
-    ('python tools/benchmarks/pretrain_gain.py configs/tap/benchmarks/'
-     'gain_pointmlp_scanobjectnn-obj-bg_synthetic.py --init random --init '
-     'tap=work_dirs/tap_2k/epoch_2.pth --protocols linear_probe --cfg-options '
-     'pretrain_gain.linear_probe.batchnorm=per_cloud --out work_dirs/pretrain_gain/'
-     'obj-bg_tap2k_per-cloud-bn'):
-        ("pretrain_gain.py's --protocols is run by no test (per-cloud BatchNorm "
-         'itself: '
-         'test_linear_probe.py::test_per_cloud_batchnorm_normalises_each_cloud_by_its'
-         '_own_statistics). Cheap run: the tiny run of test_pretrain_gain_tool.py '
-         'with --protocols linear_probe and this --cfg-options.'),
-    ('python tools/train.py configs/ppkt/teacher2d/'
-     'resnet18-w32_synthetic-seg_24rooms.py'):
-        ('_base_ child of the 2D teacher config with its own 24-room set; no test '
-         'trains it. Cheap run: tools/train.py with the teacher options of '
-         'test_train_ppkt.py (cached 4 rooms) and 10 iterations.'),
-    ('python tools/train.py configs/ppkt/srunet34_synthetic-24rooms.py --work-dir '
-     'work_dirs/ppkt_24rooms'):
-        ('_base_ child of srunet34_synthetic.py (24 rooms, seed 1, scene lists, own '
-         "teacher path); no test runs it. Cheap run: test_train_ppkt.py's "
-         'ppkt_options plus the scenes lists pointed at the cached 4 rooms, 6 '
-         'iterations.'),
-    ('python tools/benchmarks/scene_gain.py --pretrained work_dirs/ppkt_24rooms/'
-     'iter_600.pth --linear-probe-config projects/crosspt_mmdet3d/configs/ppkt/'
-     'gain_linear-probe_srunet34_scannet-seg_synthetic.py --scratch-config projects/'
-     'crosspt_mmdet3d/configs/ppkt/gain_srunet34_scratch_scannet-seg_synthetic.py '
-     '--finetune-config projects/crosspt_mmdet3d/configs/ppkt/'
-     'gain_srunet34_ft_scannet-seg_synthetic.py --seeds 0 1 2 3 4 --scene-fraction '
-     '0.1 --out work_dirs/scene_gain/ppkt24'):
-        ('test_scene_gain_tool.py replaces both runners of scene_gain.py by fixed '
-         'numbers; the tool never runs its configs. Cheap run: 2 seeds, shrinking '
-         '--cfg-options on the three gain_* configs, cached rooms, a saved student.'),
-    ('python tools/train.py configs/ppkt/'
-     'srunet34_synthetic-24rooms_random-teacher.py --work-dir work_dirs/'
-     'ppkt_24rooms_random-teacher'):
-        ('no test runs the random-teacher control (teacher checkpoint None, '
-         'allow_random_init). Cheap run: as for srunet34_synthetic-24rooms.py, '
-         'without CROSSPT_TEACHER.'),
-    ('python tools/benchmarks/scene_gain.py --pretrained work_dirs/'
-     'ppkt_24rooms_random-teacher/iter_600.pth --linear-probe-config projects/'
-     'crosspt_mmdet3d/configs/ppkt/'
-     'gain_linear-probe_srunet34_scannet-seg_synthetic.py --scratch-config projects/'
-     'crosspt_mmdet3d/configs/ppkt/gain_srunet34_scratch_scannet-seg_synthetic.py '
-     '--finetune-config projects/crosspt_mmdet3d/configs/ppkt/'
-     'gain_srunet34_ft_scannet-seg_synthetic.py --protocols linear_probe --out '
-     'work_dirs/scene_gain/ppkt24_random-teacher'):
-        ('scene_gain.py never runs for real (see the other scene_gain command). '
-         'Cheap run: the same tiny run with --protocols linear_probe.'),
-    # first shown on README.md
-    ('NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 PORT=29500 bash tools/dist_train.sh '
-     'configs/tap/pointmlp_1xb32-100e_shapenet55.py 8'):
-        ('no test runs tools/dist_train.sh with NNODES > 1 (see the docs/'
-         'pretraining.md two-node lines).'),
-    ('python tools/test.py configs/tap/benchmarks/'
-     "pointnet2_ft_scanobjectnn-pb-t50-rs.py 'https://cloud.tsinghua.edu.cn/f/"
-     "c6a271c790504189a723/?dl=1'"):
-        ('only the DGCNN line of this block runs (test_official_weights_e2e.py); '
-         'tools/test.py never runs the PointNet++ recipe. Cheap run: the DGCNN test '
-         'parametrised over the seven lines (each served file an official-layout '
-         'classifier of that config).'),
-    ('python tools/test.py configs/tap/benchmarks/'
-     "pointmlp_ft_scanobjectnn-pb-t50-rs.py 'https://cloud.tsinghua.edu.cn/f/"
-     "5c5eccb0ee0f4cc2b324/?dl=1'"):
-        ('the file is served and loaded by init_model '
-         '(test_readme_python_snippet_and_download_command), but tools/test.py never '
-         'runs this line. Cheap run: as for the PointNet++ line.'),
-    ('python tools/test.py configs/tap/benchmarks/'
-     "transformer_ft_scanobjectnn-obj-bg.py 'https://cloud.tsinghua.edu.cn/f/"
-     "0cad6c787907405d8e0a/?dl=1'"):
-        ('tools/test.py never runs the Transformer OBJ_BG recipe. Cheap run: as for '
-         'the PointNet++ line.'),
-    ('python tools/test.py configs/tap/benchmarks/'
-     "transformer_ft_scanobjectnn-obj-only.py 'https://cloud.tsinghua.edu.cn/f/"
-     "a636efb6f6174dfda76a/?dl=1'"):
-        ('tools/test.py never runs the Transformer OBJ_ONLY recipe. Cheap run: as '
-         'for the PointNet++ line.'),
-    ('python tools/test.py configs/tap/benchmarks/'
-     "transformer_ft_scanobjectnn-pb-t50-rs.py 'https://cloud.tsinghua.edu.cn/f/"
-     "fa5ae69b4f6741608804/?dl=1'"):
-        ('tools/test.py never runs the Transformer PB_T50_RS recipe. Cheap run: as '
-         'for the PointNet++ line.'),
-    ('python tools/test.py configs/tap/benchmarks/pointmlp_ft_shapenetpart.py '
-     "'https://cloud.tsinghua.edu.cn/f/653d296b772b4bd9a0f9/?dl=1' --tta"):
-        ('tools/test.py never runs the ShapeNetPart recipe with an official file '
-         '(test_official_weights.py loads it with init_model). Cheap run: as for the '
-         'PointNet++ line, ShapeNetPart twin, num_votes=2.'),
-    ('python tools/train.py configs/tap/benchmarks/'
-     'pointmlp_ft_scanobjectnn-pb-t50-rs.py --cfg-options '
-     'model.backbone.init_cfg.checkpoint=tap_pointmlp-1a2b3c4d.pth'):
-        ('tools/train.py never runs the published ScanObjectNN recipe (see docs/'
-         "finetuning.md's variant)."),
-    ('CROSSPT_PRETRAINED=work_dirs/tap_pointmlp/backbone-<sha>.pth python tools/'
-     'train.py configs/tap/benchmarks/pointmlp_ft_scanobjectnn-pb-t50-rs_synthetic.py'):
-        ('the ScanObjectNN twin is only stepped in process (see the docs/'
-         'finetuning.md line); tools/train.py never runs it.'),
-    # first shown on projects/crosspt_mmdet3d/README.md
 }

@@ -8,7 +8,7 @@ its docstring says what counts as a command and what an entry holds. Checked her
   the command, and is bound to it: the test file names the command's config (or, for a
   command without one, its tool, or the page it is read from);
 - a ``via`` config is a direct ``_base_`` relative of the page's config;
-- the commands no test runs are exactly those of ``NOT_RUN`` (printed, with a warning);
+- every command runs in a test: no entry is without one;
 - the collector sees every ``python tools/...`` / ``bash tools/...`` command that
   test_docs_examples.documented_commands() finds.
 """
@@ -16,14 +16,13 @@ import ast
 import os.path as osp
 import re
 import shlex
-import warnings
 from pathlib import Path
 from typing import Dict, List, Optional, Set
 
 import docs_command_coverage
 import docs_command_coverage_more
 import test_docs_examples
-from docs_command_coverage import UNRUN, Entry
+from docs_command_coverage import Entry
 
 REPO = Path(__file__).resolve().parents[2]
 HOWS = ('verbatim', 'overrides', 'stand-in')
@@ -90,11 +89,6 @@ def table() -> Dict[str, Entry]:
     return {**first, **more}
 
 
-def not_run() -> Dict[str, str]:
-    """NOT_RUN of both data modules."""
-    return {**docs_command_coverage.NOT_RUN, **docs_command_coverage_more.NOT_RUN}
-
-
 def test_the_collector_rules_on_a_hand_written_page():
     page = ('text\n```bash\ncd /work  # go there\nexport A=1\n# a comment\n\n'
             "python tools/x.py a.py \\\n    --opt  1   # note\n"
@@ -113,7 +107,7 @@ def test_every_documented_command_has_an_entry():
                if key not in entries]
     assert not missing, (
         'documented commands without an entry in tests/test_docs/docs_command_coverage*.py '
-        '(add the test that runs each, or list it in NOT_RUN with the reason):\n'
+        '(add the test that runs each, and its entry):\n'
         + '\n'.join(missing))
 
 
@@ -126,30 +120,14 @@ def test_every_entry_is_still_documented():
 def test_entries_are_well_formed():
     problems = []
     for key, entry in table().items():
-        if entry.test is None:
-            if entry != UNRUN:
-                problems.append(f'{key}: a command no test runs is UNRUN, nothing else')
+        if not entry.test:
+            problems.append(f'{key}: names no test (every documented command runs in one)')
             continue
         if entry.how not in HOWS:
             problems.append(f'{key}: how {entry.how!r} is not one of {HOWS}')
         if entry.how != 'verbatim' and not entry.note.strip():
             problems.append(f'{key}: a {entry.how} entry needs a note of what differs')
     assert not problems, '\n'.join(problems)
-
-
-def test_commands_run_by_no_test_are_exactly_not_run():
-    entries, reasons = table(), not_run()
-    unrun = {key for key, entry in entries.items() if entry.test is None}
-    assert unrun == set(reasons), (
-        f'UNRUN without a NOT_RUN reason: {sorted(unrun - set(reasons))}; '
-        f'NOT_RUN without an UNRUN entry in COVERAGE: {sorted(set(reasons) - unrun)}')
-    assert all(reason.strip() for reason in reasons.values())
-    documented = collect()
-    for key in sorted(unrun):
-        print(f'NOT RUN ({", ".join(documented.get(key, []))}): {key}\n    {reasons[key]}')
-    if unrun:
-        warnings.warn(f'{len(unrun)} of {len(entries)} documented commands run in no test '
-                      '(NOT_RUN in tests/test_docs/docs_command_coverage*.py)')
 
 
 def function_names(path: Path) -> Dict[str, ast.FunctionDef]:

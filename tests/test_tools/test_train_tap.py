@@ -99,6 +99,19 @@ def test_resume_continues_from_saved_iteration(first_run):
     assert final['param_schedulers'][0]['_global_step'] == 24   # per-iteration warm-up
 
 
+def test_resume_from_an_explicit_checkpoint_path(first_run, tmp_path):
+    """docs/pretraining.md's ``--resume work_dirs/pointmlp_synthetic/epoch_10.pth``: the
+    named checkpoint (the fixture's epoch_4.pth, not its latest, in another folder) is
+    the one resumed, into a new work dir, for one more epoch."""
+    work_dir, _, _ = first_run
+    output = run([sys.executable, 'tools/train.py', CONFIG, '--resume',
+                  str(work_dir / 'epoch_4.pth'), *small_run_options(tmp_path, 5)])
+    assert re.search(r'resumed epoch: 4, iter: 16', output), output[-3000:]
+    assert [it for it, _ in train_losses(tmp_path)] == list(range(17, 21))
+    final = load_checkpoint_file(str(tmp_path / 'epoch_5.pth'))
+    assert final['meta']['iter'] == 20 and final['meta']['epoch'] == 5
+
+
 def test_every_trainable_parameter_gets_a_gradient(first_run):
     """DDP (tools/dist_train.sh) refuses a model whose parameters get no gradient in a
     step: the config's TAP, on a batch of its training pipeline, leaves none out."""
