@@ -208,7 +208,7 @@ COVERAGE = {
               ('read from the page; the three gain_* configs as tmp _base_ children (the '
                'tool has no --cfg-options): 2 + 1 generated rooms of 4,000 points, every '
                'training point probed, 1 fine-tuning iteration; the tiny 24-room student, '
-               'seed 0, --out in tmp')),
+               'seeds 0 1 (the tool\'s minimum), --out in tmp')),
     ('python tools/train.py configs/ppkt/'
      'srunet34_synthetic-24rooms_random-teacher.py --work-dir work_dirs/'
      'ppkt_24rooms_random-teacher'):

@@ -440,19 +440,19 @@ def check_probes(record: dict, out: Path, checkpoint: Path, seeds: tuple) -> Non
 
 def test_scene_gain_ppkt24_both_protocols(ppkt_24rooms, rooms, tmp_path):
     checkpoint = ppkt_24rooms[0]
-    # one seed: the seed loop and the mean +- std rows run in the random-teacher line below
-    log, record, out = scene_gain('--scene-fraction', checkpoint, rooms, tmp_path, ('0', ))
-    check_probes(record, out, checkpoint, ('0', ))
+    # 2 seeds: the tool's minimum (the spread needs them)
+    log, record, out = scene_gain('--scene-fraction', checkpoint, rooms, tmp_path, ('0', '1'))
+    check_probes(record, out, checkpoint, ('0', '1'))
     assert f'[scene_gain] wrote {out}/results.json' in log
     finetune = record['per_seed']['finetune']
-    assert sorted(finetune['random']) == sorted(finetune['pretrained']) == ['0']
-    for seed in (0, ):
+    assert sorted(finetune['random']) == sorted(finetune['pretrained']) == ['0', '1']
+    for seed in (0, 1):
         log_text = finetune_log(out / 'finetune' / f'pretrained_seed{seed}')
         assert 'loaded 372/372 tensors; missing 0' in log_text
         assert 'scene_fraction 0.1 keeps 1 of 2 scenes' in log_text
     table = (out / 'results.md').read_text()
-    assert '| linear_probe | all train rooms | pretrained | 1 |' in table
-    assert '| finetune | 10 % of the rooms | pretrained | 1 |' in table
+    assert '| linear_probe | all train rooms | pretrained | 2 |' in table
+    assert '| finetune | 10 % of the rooms | pretrained | 2 |' in table
 
 
 def test_scene_gain_random_teacher_linear_probe(ppkt_random_teacher, rooms, tmp_path):

@@ -1,5 +1,6 @@
-"""Documented commands of docs/data_preparation.md, extending.md and installation.md, run
-from the pages' own text (issue 17, item 8; the table: docs_command_coverage.py).
+"""Documented commands of docs/data_preparation.md, docs/extending.md and
+docs/installation.md, run from the pages' own text (issue 17, item 8; the table:
+docs_command_coverage.py).
 
 - ``create_data.py synthetic-shapenet55`` with the page's ``--num-train 2 --num-val 1
   --num-test 1`` writes the tree the page draws; ``synthetic-objects`` (small per-class
@@ -12,10 +13,10 @@ from the pages' own text (issue 17, item 8; the table: docs_command_coverage.py)
 - ``render_views.py MESH_DIR data/MyShapes ... --workers 2`` (the process pool) on
   test_render_views.py's five meshes: the split of the page's rule, and a mesh converted
   again in this process gives the same files.
-- extending.md end to end: TAP pre-training of the example backbone (2 iterations), the
+- docs/extending.md end to end: TAP pre-training of the example backbone (2 iterations), the
   page's publish_model.py line on its checkpoint, fine-tuning with CROSSPT_PRETRAINED set
   to the published file (the log line the page quotes).
-- installation.md's two pip lines, as tools/install.sh runs them: ``PYTHON`` is a stand-in
+- docs/installation.md's two pip lines, as tools/install.sh runs them: ``PYTHON`` is a stand-in
   interpreter that reports pkg_resources and mmcv missing and records its pip calls;
   nothing is installed.
 """
@@ -199,7 +200,7 @@ def test_render_views_with_two_workers(tmp_path):
                            tmp_path / 'again' / sub / expected['box'] / name, shallow=False)
 
 
-# ----------------------------------------------------------------------------- extending.md
+# ------------------------------------------------------------------------ docs/extending.md
 def loader_options(data_root: Path, batch: int, **auto_generate) -> list:
     """--cfg-options putting the three loaders of a config on ``data_root``: no worker
     processes, ``batch`` (the generator parameters of the cached set, if given)."""
