@@ -93,6 +93,21 @@ def test_an_incomplete_environment_is_listed_and_not_installed_in_check_only_mod
     assert sorted(p.name for p in (venv / 'lib').glob('python3*/site-packages/*')) == []
 
 
+def test_a_checkout_without_installed_metadata_is_incomplete(monkeypatch):
+    """A fresh clone at the path of an earlier editable install imports, but has lost its
+    crosspt.egg-info: the check must send install.sh to ``pip install -e .``."""
+    spec = importlib.util.spec_from_file_location('_check_install',
+                                                  REPO / 'tools' / 'misc' / 'check_install.py')
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    assert check.check_crosspt() is None            # this environment: installed here
+
+    def no_metadata(name):
+        raise check.metadata.PackageNotFoundError(name)
+    monkeypatch.setattr(check.metadata, 'version', no_metadata)
+    assert 'no installed metadata' in check.check_crosspt()
+
+
 def test_run_tests_refuses_an_unknown_path_before_setting_up(tmp_path):
     code, output = run_script('run_tests.sh', ['tests/no_such_dir', '-n', '0'],
                               script_env(tmp_path), tmp_path, timeout=60)

@@ -10,8 +10,9 @@ Exit 0 when complete; otherwise exit 1 after one ``missing: <what> (<why>)`` lin
 - mmcv 2.1.0 with its compiled ops, mmdet 3.3.0, and mmdet3d's models, datasets,
   structures and evaluation import;
 - with ``--with-spconv``, ``spconv.pytorch`` imports;
-- ``import crosspt`` from any directory gives this checkout (tools/install.sh's editable
-  install, or the checkout on PYTHONPATH).
+- ``import crosspt`` from any directory gives this checkout, and crosspt's distribution
+  metadata is installed (tools/install.sh's editable install; a re-cloned checkout at the
+  path of an earlier editable install imports, but has lost its ``crosspt.egg-info``).
 Only the standard library is needed to run it (``packaging`` is itself checked).
 """
 import argparse
@@ -67,6 +68,10 @@ def check_crosspt() -> Optional[str]:
     module = Path(sys.modules['crosspt'].__file__).resolve()
     if REPO not in module.parents:
         return f'imports from {module.parent}, not from this checkout {REPO}'
+    try:
+        metadata.version('crosspt')
+    except metadata.PackageNotFoundError:
+        return 'imports, but has no installed metadata (pip install -e . writes it)'
     return None
 
 
