@@ -42,7 +42,7 @@ from test_docs_commands_run import create_data  # noqa: F401  (a fixture)
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / 'docs'
 sys.path.insert(0, str(REPO / 'tests' / 'test_tools'))
-from tool_runner import call, run  # noqa: E402
+from tool_runner import run  # noqa: E402
 from test_render_views import STEMS, write_meshes  # noqa: E402
 
 CACHE = REPO / 'data' / 'test_cache'
@@ -64,10 +64,7 @@ def run_in(folder: Path, argv: list, env: Optional[dict] = None) -> str:
     """A documented ``python tools/...`` argv run from ``folder`` (the tool by its absolute
     path); fails with the output's tail unless it exits 0."""
     assert argv[0] == 'python', argv
-    proc = call([sys.executable, str(REPO / argv[1]), *argv[2:]], env=env, cwd=folder)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f'{argv} failed:\n{output[-4000:]}'
-    return output
+    return run([sys.executable, str(REPO / argv[1]), *argv[2:]], env=env, cwd=folder)
 
 
 # ----------------------------------------------------------------------------- create_data

@@ -38,7 +38,7 @@ from test_command_coverage import collect
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / 'tests' / 'test_tools'))
-from tool_runner import call, free_port  # noqa: E402
+from tool_runner import one_rank_world, run  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -131,18 +131,13 @@ def workspace(tmp_path_factory) -> Path:
 def launch(cwd: Path, argv: List[str], env: Optional[dict] = None) -> str:
     """Run a page's argv (``python ...`` / ``bash ...``) from ``cwd``; its output."""
     program = [sys.executable] if argv[0] == 'python' else [argv[0]]
-    proc = call(program + argv[1:], env=env, cwd=cwd, timeout=900)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f'{" ".join(argv)} failed:\n{output[-4000:]}'
-    return output
+    return run(program + argv[1:], env=env, cwd=cwd)
 
 
 def one_rank(cwd: Path, rank_argv: List[str], env: dict) -> str:
     """A rank's argv (``tools/train.py CONFIG --launcher pytorch ...``) as a 1-process
     world."""
-    world = dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1',
-                 MASTER_PORT=str(free_port()))
-    output = launch(cwd, ['python', *rank_argv], env={**env, **world})
+    output = launch(cwd, ['python', *rank_argv], env={**env, **one_rank_world()})
     assert 'Distributed training: True' in output
     return output
 

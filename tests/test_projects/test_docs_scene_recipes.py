@@ -34,7 +34,7 @@ pytest.importorskip('mmdet3d.models')
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'test_tools'))
 from test_scene_benchmarks import save_backbone  # noqa: E402
-from tool_runner import REPO, call, free_port  # noqa: E402
+from tool_runner import REPO, one_rank_world, run  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -92,9 +92,8 @@ def one_rank(argv: List[str]) -> Tuple[List[str], int, Dict[str, str]]:
     1-process world's environment)."""
     assert argv[0] == 'tools/dist_train.sh', argv
     config, procs = argv[1], int(argv[2])
-    env = dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1',
-               MASTER_PORT=str(free_port()))
-    return ['tools/train.py', config, '--launcher', 'pytorch', *argv[3:]], procs, env
+    return (['tools/train.py', config, '--launcher', 'pytorch', *argv[3:]], procs,
+            one_rank_world())
 
 
 def launch(root: Path, argv: List[str], options: List[str], env: Optional[dict] = None,
@@ -103,10 +102,7 @@ def launch(root: Path, argv: List[str], options: List[str], env: Optional[dict] 
     at = argv.index('--cfg-options') if '--cfg-options' in argv else len(argv)
     # the page's own options first, then the shrink options
     argv = [*argv[:at], *extra, '--cfg-options', *argv[at + 1:], *options]
-    proc = call([sys.executable, *argv], env=env, cwd=root)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f'{" ".join(argv)} failed:\n{output[-4000:]}'
-    return output
+    return run([sys.executable, *argv], env=env, cwd=root)
 
 
 def key_report(path: str, module: str, tensors: int) -> str:

@@ -138,10 +138,17 @@ def call(cmd, env=None, timeout=900, cwd=REPO) -> subprocess.CompletedProcess:
                           env=env)
 
 
-def run(cmd, env=None, timeout=900) -> str:
-    """Run ``cmd`` from the repository root; fail with its output's tail unless it exits 0.
-    Returns stdout + stderr."""
-    proc = call(cmd, env, timeout)
+def one_rank_world() -> dict:
+    """The environment of rank 0 of a 1-process ``--launcher pytorch`` world (what
+    tools/dist_train.sh's torchrun gives each rank, for one rank)."""
+    return dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1',
+                MASTER_PORT=str(free_port()))
+
+
+def run(cmd, env=None, timeout=900, cwd=REPO) -> str:
+    """Run ``cmd`` from ``cwd`` (default: the repository root); fail with its output's tail
+    unless it exits 0. Returns stdout + stderr."""
+    proc = call(cmd, env, timeout, cwd)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f'{" ".join(proc.args)} failed:\n{output[-4000:]}'
     return output
