@@ -4,19 +4,20 @@ Threads: ``OMP_NUM_THREADS`` = 2, or 1 under pytest-xdist (two workers share the
 ``PORT`` (read by tools/dist_train.sh and dist_test.sh) is a free loopback port, so
 distributed runs of concurrent tests never collide.
 
-``python <script>.py ...`` commands run in a child forked from a per-worker *pre-loader*
-process, which has imported the third-party libraries every tool needs (torch, mmengine,
-mmcv, scipy, and mmdet3d where installed) and nothing of crosspt or the repository. The
-child then runs the script as ``__main__`` with the command's argv, environment and
-working directory, in a fresh process of its own, so each run still imports crosspt,
-registers its modules and executes the script from scratch: only the 5-9 s of third-party
-imports are shared. ``CROSSPT_TESTS_NO_PRELOAD=1`` runs every command as a plain
-subprocess instead. Anything else (bash launchers, other executables) is a subprocess.
+``python <script>.py ...`` commands run as jobs of a per-worker *pre-loader*
+(tests/test_tools/preloader.py), a fork server that has imported the third-party libraries
+every tool needs (torch, mmengine, mmcv, scipy, and mmdet3d where installed) and nothing of
+crosspt or the repository. Each job is a fresh forked process that runs the script as
+``__main__`` with the command's argv, environment and working directory, so each run still
+imports crosspt, registers its modules and executes the script from scratch: only the 5-12 s
+of third-party imports are shared. Tools that launch tools (tools/benchmarks/transfer.py,
+scene_transfer.py, scene_gain.py) read ``CROSSPT_PYTHON`` (crosspt.engine.launch), which
+points them at tests/test_tools/preloaded_python.py: their launches become pre-loader jobs
+too. ``CROSSPT_TESTS_NO_PRELOAD=1`` runs every command as a plain subprocess instead.
+Anything else (bash launchers, other executables) is a subprocess.
 """
 import atexit
-import json
 import os
-import select
 import signal
 import socket
 import subprocess
@@ -25,52 +26,14 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
+from preload_client import submit, wait
+
 REPO = Path(__file__).resolve().parents[2]
 
-#: the pre-loader: imports, then for each job line forks a child that runs the script
-PRELOADER = r'''
-import json, os, runpy, sys
-import numpy, scipy.spatial, torch, mmengine.runner, mmcv.ops  # noqa: F401
-try:
-    import mmdet3d.models, mmdet3d.datasets  # noqa: F401
-except ImportError:
-    pass
-sys.path.remove('')          # what -c added: a script's own folder replaces it
-reply = os.fdopen(os.dup(1), 'w')
-for line in sys.stdin:
-    job = json.loads(line)
-    sys.stdout.flush(); sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            for fd, name in ((1, 'out'), (2, 'err')):
-                os.dup2(os.open(job[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
-            os.environ.clear(); os.environ.update(job['env'])
-            os.chdir(job['cwd'])
-            torch.set_num_threads(int(job['env'].get('OMP_NUM_THREADS', '1')))
-            script = os.path.abspath(job['argv'][0])
-            sys.argv = job['argv']
-            sys.path.insert(0, os.path.dirname(script))
-            runpy.run_path(script, run_name='__main__')
-            code = 0
-        except SystemExit as exc:
-            if exc.code is None or isinstance(exc.code, int):
-                code = exc.code or 0
-            else:
-                print(exc.code, file=sys.stderr)
-        except BaseException:
-            import traceback
-            traceback.print_exc()
-        finally:
-            sys.stdout.flush(); sys.stderr.flush()
-            os._exit(code)
-    reply.write(json.dumps(dict(pid=pid)) + '\n'); reply.flush()
-    _, status = os.waitpid(pid, 0)
-    reply.write(json.dumps(dict(code=os.waitstatus_to_exitcode(status))) + '\n'); reply.flush()
-'''
-
 _preloader: Optional[subprocess.Popen] = None
+_SOCKET = os.path.join(tempfile.mkdtemp(prefix='crosspt-preloader-'), 'socket')
+#: how a tool launched by a test launches another tool (crosspt.engine.launch)
+PRELOADED_PYTHON = f'{sys.executable} {REPO}/tests/test_tools/preloaded_python.py'
 
 
 def free_port() -> int:
@@ -79,51 +42,49 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _preloader_process() -> subprocess.Popen:
-    """The worker's pre-loader, started on first use (its own environment: 1 thread)."""
+def _preloader_socket() -> str:
+    """The worker's pre-loader's socket; the server is started on first use."""
     global _preloader
     if _preloader is None or _preloader.poll() is not None:
+        if os.path.exists(_SOCKET):
+            os.remove(_SOCKET)                 # the socket of a pre-loader that died
         env = dict(os.environ, OMP_NUM_THREADS='1')
-        _preloader = subprocess.Popen([sys.executable, '-c', PRELOADER], cwd=REPO, env=env,
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      text=True)
+        _preloader = subprocess.Popen(
+            [sys.executable, str(REPO / 'tests' / 'test_tools' / 'preloader.py'), _SOCKET],
+            cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
         atexit.register(_preloader.kill)
-    return _preloader
-
-
-def _read_reply(proc: subprocess.Popen, timeout: Optional[float]) -> Optional[dict]:
-    """The pre-loader's next JSON line, or None after ``timeout`` seconds."""
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    if not ready:
-        return None
-    line = proc.stdout.readline()
-    if not line:
-        raise RuntimeError(f'the tool pre-loader died (exit {proc.wait()})')
-    return json.loads(line)
+        if _preloader.stdout.readline().strip() != 'ready':
+            raise RuntimeError(f'the tool pre-loader failed to start (exit {_preloader.wait()})')
+    return _SOCKET
 
 
 def _run_preloaded(argv: list, env: dict, cwd: str, timeout: float) -> tuple:
-    """(exit code, stdout, stderr) of ``python argv...`` run in a child of the pre-loader."""
-    proc = _preloader_process()
-    with tempfile.TemporaryDirectory() as logs:
-        out, err = os.path.join(logs, 'out'), os.path.join(logs, 'err')
-        job = dict(argv=argv, env=env, cwd=cwd, out=out, err=err)
-        proc.stdin.write(json.dumps(job) + '\n')
-        proc.stdin.flush()
-        pid = _read_reply(proc, None)['pid']
-        done = _read_reply(proc, timeout)
-        if done is None:
-            os.kill(pid, signal.SIGKILL)
-            _read_reply(proc, None)
-        texts = [Path(path).read_text(errors='replace') for path in (out, err)]
-        if done is None:
-            raise subprocess.TimeoutExpired(argv, timeout, output=texts[0], stderr=texts[1])
-        return (done['code'], *texts)
+    """(exit code, stdout, stderr) of ``python argv...`` run as a pre-loader job."""
+    path = _preloader_socket()
+    with tempfile.TemporaryFile('w+') as out, tempfile.TemporaryFile('w+') as err, \
+            open(os.devnull) as stdin:
+        conn, pid = submit(path, argv, env, cwd, (stdin.fileno(), out.fileno(), err.fileno()))
+        with conn:
+            code = wait(conn, timeout)
+            if code is None:
+                os.kill(pid, signal.SIGKILL)
+                wait(conn, None)
+        texts = []
+        for stream in (out, err):
+            stream.seek(0)
+            texts.append(stream.read())
+    if code is None:
+        raise subprocess.TimeoutExpired(argv, timeout, output=texts[0], stderr=texts[1])
+    return (code, *texts)
+
+
+def _preloading() -> bool:
+    return os.environ.get('CROSSPT_TESTS_NO_PRELOAD', '0') in ('', '0')
 
 
 def _is_python_script(cmd: list) -> bool:
     return (len(cmd) >= 2 and cmd[0] == sys.executable and cmd[1].endswith('.py')
-            and os.environ.get('CROSSPT_TESTS_NO_PRELOAD', '0') in ('', '0'))
+            and _preloading())
 
 
 def call(cmd, env=None, timeout=900, cwd=REPO) -> subprocess.CompletedProcess:
@@ -131,6 +92,8 @@ def call(cmd, env=None, timeout=900, cwd=REPO) -> subprocess.CompletedProcess:
     threads = '1' if os.environ.get('PYTEST_XDIST_WORKER') else '2'
     env = {**os.environ, 'OMP_NUM_THREADS': threads, 'PORT': str(free_port()), **(env or {})}
     cmd = [str(c) for c in cmd]
+    if _preloading():
+        env.update(CROSSPT_PYTHON=PRELOADED_PYTHON, CROSSPT_TESTS_PRELOADER=_preloader_socket())
     if _is_python_script(cmd):
         code, out, err = _run_preloaded(cmd[1:], env, str(cwd), timeout)
         return subprocess.CompletedProcess(cmd, code, out, err)

@@ -20,11 +20,12 @@ import os
 import os.path as osp
 import statistics
 import subprocess
-import sys
 import time
 from typing import Dict, List, Optional
 
 from mmengine.config import DictAction
+
+from crosspt.utils.python_command import python_command
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -83,7 +84,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[int, float]]:
             env = dict(os.environ)
             if checkpoint:
                 env['CROSSPT_PRETRAINED'] = checkpoint
-            cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), config,
+            cmd = [*python_command(), osp.join(REPO, 'tools', 'train.py'), config,
                    '--work-dir', run_dir, '--cfg-options', *options]
             start = time.time()
             with open(osp.join(work_dir, f'{arm}_seed{seed}.log'), 'w') as log:

@@ -29,11 +29,12 @@ import os
 import os.path as osp
 import statistics
 import subprocess
-import sys
 import time
 from typing import Dict, List, Optional
 
 from mmengine.config import Config, DictAction
+
+from crosspt.utils.python_command import python_command
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 METRICS = ('cls/oa', 'cls/macc')
@@ -81,11 +82,11 @@ def pretrain(args, work_dir: str) -> str:
     os.makedirs(out_dir, exist_ok=True)
     start = time.time()
     print(f'[transfer] pre-training {args.pretrain_config} -> {out_dir}', flush=True)
-    run([sys.executable, 'tools/train.py', args.pretrain_config, '--work-dir', out_dir],
+    run([*python_command(), 'tools/train.py', args.pretrain_config, '--work-dir', out_dir],
         osp.join(out_dir, 'train.log'))
     with open(osp.join(out_dir, 'last_checkpoint')) as f:
         last = f.read().strip()
-    run([sys.executable, 'tools/model_converters/publish_model.py', last,
+    run([*python_command(), 'tools/model_converters/publish_model.py', last,
          osp.join(out_dir, 'backbone.pth')], osp.join(out_dir, 'publish.log'))
     published = sorted(glob.glob(osp.join(out_dir, 'backbone-*.pth')))
     print(f'[transfer] pre-training done in {time.time() - start:.0f} s: {published[-1]}',
@@ -174,7 +175,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         cfg = finetune_config(args, seed, backbone if init == 'tap' else None)
         config_path = osp.join(run_dir, 'config.py')
         cfg.dump(config_path)
-        run([sys.executable, 'tools/train.py', config_path, '--work-dir', run_dir],
+        run([*python_command(), 'tools/train.py', config_path, '--work-dir', run_dir],
             osp.join(run_dir, 'train.log'))
         results[init][seed] = final_metrics(run_dir)
         elapsed = time.time() - ft_start

@@ -1,0 +1,104 @@
+"""The tests' tool pre-loader: a fork server that runs ``python <script>.py ...`` jobs.
+
+``python tests/test_tools/preloader.py SOCKET`` imports the third-party libraries every
+tool needs (torch, mmengine, mmcv, scipy, and mmdet3d where installed; nothing of crosspt
+or the repository), listens on the Unix socket SOCKET and prints ``ready``.
+
+Protocol (AF_UNIX, SOCK_SEQPACKET, so each message arrives whole): a job is one message,
+JSON ``{"argv": [script, ...], "env": {...}, "cwd": ...}``, carrying three file
+descriptors that become the job's stdin, stdout and stderr.  For each connection the
+server forks a handler, which forks the job and replies ``{"pid": N}`` when it started
+and ``{"code": C}`` (its exit code) when it ended.  Jobs run concurrently, so a job may
+itself submit jobs (a benchmark tool launching tools/train.py through
+tests/test_tools/preloaded_python.py).  The job is a fresh process of its own: it
+imports crosspt, registers its modules and runs the script as ``__main__`` with the job's
+argv, environment and working directory; only the third-party imports are shared.
+"""
+import json
+import os
+import runpy
+import signal
+import socket
+import sys
+import traceback
+
+import mmcv.ops  # noqa: F401
+import mmengine.runner  # noqa: F401
+import numpy  # noqa: F401
+import scipy.spatial  # noqa: F401
+import torch
+
+try:
+    import mmdet3d.datasets  # noqa: F401
+    import mmdet3d.models  # noqa: F401
+except ImportError:
+    pass
+
+sys.path.pop(0)   # this file's folder: a job's script folder takes its place
+
+
+def run_job(job: dict, fds: list) -> int:
+    """Run the job in this (forked) process; returns its exit code."""
+    for fd, target in zip(fds, (0, 1, 2)):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.environ.clear()
+    os.environ.update(job['env'])
+    os.chdir(job['cwd'])
+    torch.set_num_threads(int(job['env'].get('OMP_NUM_THREADS', '1')))
+    script = os.path.abspath(job['argv'][0])
+    sys.argv = job['argv']
+    sys.path.insert(0, os.path.dirname(script))
+    try:
+        runpy.run_path(script, run_name='__main__')
+        return 0
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+    return 1
+
+
+def handle(conn: socket.socket) -> None:
+    """A connection's handler (a forked process): fork the job, report pid and exit code."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
+    job = json.loads(message)
+    pid = os.fork()
+    if pid == 0:
+        conn.close()
+        code = 1
+        try:
+            code = run_job(job, fds)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    for fd in fds:
+        os.close(fd)
+    conn.send(json.dumps(dict(pid=pid)).encode())
+    _, status = os.waitpid(pid, 0)
+    conn.send(json.dumps(dict(code=os.waitstatus_to_exitcode(status))).encode())
+
+
+def serve(path: str) -> None:
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    server.bind(path)
+    server.listen(16)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)   # handlers are reaped by the kernel
+    print('ready', flush=True)
+    while True:
+        conn, _ = server.accept()
+        if os.fork() == 0:
+            server.close()
+            try:
+                handle(conn)
+            finally:
+                os._exit(0)
+        conn.close()
+
+
+if __name__ == '__main__':
+    serve(sys.argv[1])

@@ -1,0 +1,71 @@
+"""The tests' tool pre-loader (tests/test_tools/preloader.py) behaves like ``python``:
+exit codes, output streams, environment, working directory, time-outs, and tools that
+launch tools through ``CROSSPT_PYTHON`` (crosspt.utils.python_command)."""
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from crosspt.utils.python_command import python_command
+from tool_runner import _preloading, call
+
+#: how a launched script starts: with torch imported unless CROSSPT_TESTS_NO_PRELOAD=1
+STARTS = 'preloaded' if _preloading() else 'fresh'
+
+NESTED = '''
+import subprocess, sys
+from crosspt.utils.python_command import python_command
+with open(sys.argv[1], 'w') as log:
+    proc = subprocess.run([*python_command(), sys.argv[2], 'child-arg'], stdout=log)
+print('child exit', proc.returncode)
+'''
+CHILD = '''
+import os, sys
+print('preloaded' if 'torch' in sys.modules else 'fresh', sys.argv[1:], os.getcwd(),
+      os.environ['SEEN'])
+print('to stderr', file=sys.stderr)
+sys.exit(4)
+'''
+
+
+def script(tmp_path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+def test_exit_code_streams_env_and_cwd(tmp_path):
+    child = script(tmp_path, 'child.py', CHILD)
+    proc = call([sys.executable, child, 'a'], env=dict(SEEN='yes'), cwd=tmp_path)
+    assert proc.returncode == 4
+    assert proc.stdout.split() == [STARTS, "['a']", str(tmp_path), 'yes']
+    assert proc.stderr.strip() == 'to stderr'
+
+
+def test_a_tool_launching_a_tool_runs_it_preloaded(tmp_path):
+    """The launched script's output goes to the launching tool's file, its exit code back
+    to it, and (unless CROSSPT_TESTS_NO_PRELOAD=1) it starts with torch already imported."""
+    nested = script(tmp_path, 'nested.py', NESTED)
+    child = script(tmp_path, 'child.py', CHILD)
+    log = tmp_path / 'child.log'
+    proc = call([sys.executable, nested, str(log), child], env=dict(SEEN='env'), cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.strip() == 'child exit 4', proc.stderr
+    words = log.read_text().split()
+    assert words[1:] == ["['child-arg']", str(tmp_path), 'env']
+    assert words[0] == STARTS
+
+
+def test_time_out_kills_the_job(tmp_path):
+    sleeper = script(tmp_path, 'sleeper.py', "import time\nprint('start', flush=True)\n"
+                                             "time.sleep(60)\n")
+    with pytest.raises(subprocess.TimeoutExpired) as info:
+        call([sys.executable, sleeper], timeout=3)
+    assert info.value.output.strip() in ('start', b'start')
+
+
+def test_python_command_reads_crosspt_python(monkeypatch):
+    monkeypatch.delenv('CROSSPT_PYTHON', raising=False)
+    assert python_command() == [sys.executable]
+    monkeypatch.setenv('CROSSPT_PYTHON', '/opt/py/bin/python -X "faulthandler"')
+    assert python_command() == ['/opt/py/bin/python', '-X', 'faulthandler']
