@@ -19,7 +19,7 @@ if os.environ.get('PYTEST_XDIST_WORKER'):
 
 # the longest files, from a 2-worker run's --durations (2026-12-03)
 LONGEST_FIRST = ('test_docs_benchmark_commands.py', 'test_train_ppkt.py',
-                 'test_tap_backbones_pretrain.py', 'test_scene_benchmarks.py',
+                 'test_scene_benchmarks.py',
                  'test_docs_recipes.py', 'test_benchmark_configs.py',
                  'test_docs_scene_recipes.py', 'test_official_weights_e2e.py',
                  'test_train_tap.py')

@@ -2,7 +2,7 @@
 docs/finetuning.md, README.md and projects/*/README.md that no page of
 docs_command_coverage.py shows (the format, the rules and the checks: that module's
 docstring)."""
-from docs_command_coverage import BB, E2E, GAIN, LP, PPKT, RV, S3DIS, SCENE, SLURM, SUN, TAP, Entry
+from docs_command_coverage import E2E, GAIN, LP, PPKT, RV, S3DIS, SCENE, SLURM, SUN, TAP, Entry
 from docs_command_coverage import PUBLISHED, PUBLISHED_TAP, SONN_RECORDED, TWO_NODES
 from docs_command_coverage import RECIPES
 from docs_command_coverage import BENCH
@@ -317,11 +317,11 @@ COVERAGE = {
     # first shown on projects/crosspt_mmdet3d/README.md
     ('python tools/train.py configs/tap/3detr-encoder_synthetic.py --work-dir '
      'work_dirs/tap_3detr'):
-        Entry(BB + 'test_tap_pretraining_loss_falls_for_every_backbone[3detr-encoder]',
-              'overrides', ('12 + 4 cached objects, 3 epochs, 2 photograph blocks, 256 '
-               'pre-encoder centres, tmp work dir')),
+        Entry(SCENE + 'test_3detr_detection_trains_and_tests_from_tap', 'overrides',
+              ('2 + 1 + 1 generated objects in tmp, 1 epoch of batch 2, 1 view, 2 '
+               'photograph blocks, 256 pre-encoder centres, tmp work dir')),
     ('CROSSPT_PRETRAINED=work_dirs/tap_3detr/epoch_20.pth python tools/train.py '
      'projects/crosspt_mmdet3d/configs/tap/3detr_ft_scannet-det_synthetic.py'):
         Entry(SCENE + 'test_3detr_detection_trains_and_tests_from_tap', 'overrides',
-              'CROSSPT_PRETRAINED a saved TAP encoder, cached rooms, 3 iterations'),
+              'CROSSPT_PRETRAINED the shrunk TAP run above, cached rooms, 3 iterations'),
 }

@@ -1,4 +1,4 @@
-"""Issue 3 end to end (TAP pre-training of every backbone: test_tap_backbones_pretrain.py):
+"""Issue 3 end to end (TAP learns with every backbone: test_tap_backbones_learn.py):
 every benchmark config loads a pre-trained backbone (and refuses a checkpoint
 whose keys do not match); one embedded-data config per backbone family fine-tunes through
 tools/train.py and evaluates through tools/test.py (both PointMLP ones with --tta), which

@@ -27,6 +27,7 @@ SEG_SRUNET = f'{PROJECT_CONFIGS}/ppkt/srunet34_ft_scannet-seg_synthetic.py'
 SEG_SRUNET_SCRATCH = f'{PROJECT_CONFIGS}/ppkt/srunet34_scratch_scannet-seg_synthetic.py'
 SEG_POINTMLP = f'{PROJECT_CONFIGS}/ppkt/pointmlp_ft_scannet-seg_synthetic.py'
 DET_3DETR = f'{PROJECT_CONFIGS}/tap/3detr_ft_scannet-det_synthetic.py'
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 pytestmark = pytest.mark.slow
 
@@ -164,8 +165,26 @@ def test_pointmlp_segmentation_trains_from_ppkt_point_student(scenes, tmp_path):
     assert 'Iter(train) [2/2]' in out
 
 
+def tap_3detr_encoder(work_dir: Path) -> Path:
+    """projects/crosspt_mmdet3d/README.md's ``tools/train.py configs/tap/
+    3detr-encoder_synthetic.py --work-dir work_dirs/tap_3detr``, shrunk to 1 epoch of one
+    step (2 generated objects, 1 view each, 2 photograph blocks, 256 pre-encoder
+    centres); returns its checkpoint."""
+    objects = [f'{loader}.dataset.{key}' for loader in LOADERS for key in (
+        f'data_root={work_dir / "shapenet55"}', 'auto_generate.num_train=2',
+        'auto_generate.num_val=1', 'auto_generate.num_test=1')]
+    run([sys.executable, 'tools/train.py', 'configs/tap/3detr-encoder_synthetic.py',
+         '--work-dir', str(work_dir), '--cfg-options', *objects,
+         'train_dataloader.batch_size=2', 'train_dataloader.dataset.pipeline.5.num_views=1',
+         'model.photograph.depth=2', 'model.backbone.preenc_npoints=256',
+         'train_cfg.max_epochs=1', 'param_scheduler.0.T_max=1', 'param_scheduler.0.end=1'])
+    return work_dir / 'epoch_1.pth'
+
+
 def test_3detr_detection_trains_and_tests_from_tap(scenes, tmp_path):
-    checkpoint = save_backbone('configs/tap/3detr-encoder_synthetic.py', tmp_path / 'tap.pth')
+    """The projects README's chain: TAP pre-trains the 3DETR encoder, whose checkpoint
+    (CROSSPT_PRETRAINED) 3DETR detection fine-tunes and tools/test.py evaluates."""
+    checkpoint = tap_3detr_encoder(tmp_path / 'tap_3detr')
     out = run([sys.executable, 'tools/train.py', DET_3DETR, '--work-dir', str(tmp_path),
                '--cfg-options', *data_options('train_dataloader', 'val_dataloader',
                                               'test_dataloader', seg=False),
