@@ -399,6 +399,6 @@ COVERAGE = {
      '3detr_scratch_scannet-det_synthetic.py'):
         Entry(SCENE + 'test_3detr_detection_trains_and_tests_from_tap', 'overrides',
               ('runs its _base_ child 3detr_ft_scannet-det_synthetic.py, which only '
-               'adds the encoder init_cfg; cached rooms, 3 iterations'),
+               'adds the encoder init_cfg; cached rooms, 2 iterations of batch 2'),
               via='projects/crosspt_mmdet3d/configs/tap/3detr_ft_scannet-det_synthetic.py'),
 }

@@ -116,7 +116,8 @@ def test_srunet_segmentation_trains_and_tests_from_ppkt(scenes, ppkt_checkpoint,
     out = run([sys.executable, 'tools/train.py', SEG_SRUNET, '--work-dir', str(tmp_path),
                '--cfg-options', *data_options('train_dataloader', 'val_dataloader',
                                               'test_dataloader', seg=False),
-               *short_schedule(4)], env=dict(CROSSPT_PRETRAINED=str(ppkt_checkpoint)))
+               'train_dataloader.batch_size=1', *short_schedule(2)],
+              env=dict(CROSSPT_PRETRAINED=str(ppkt_checkpoint)))
     # the whole-scene protocol ran (the config tools/train.py dumped): every scene once,
     # PointContrast's augmentations, no patch sampling
     from mmengine.config import Config
@@ -130,7 +131,7 @@ def test_srunet_segmentation_trains_and_tests_from_ppkt(scenes, ppkt_checkpoint,
     assert_every_tensor_loaded(out)
     miou = metric(out, 'miou')
     assert 0.0 <= miou <= 1.0
-    checkpoint = tmp_path / 'iter_4.pth'
+    checkpoint = tmp_path / 'iter_2.pth'
     assert checkpoint.is_file()
     out = run([sys.executable, 'tools/test.py', SEG_SRUNET, str(checkpoint), '--work-dir',
                str(tmp_path / 'test'), '--cfg-options',
@@ -147,7 +148,7 @@ def test_label_fraction_and_dist_train(scenes, tmp_path):
                *data_options('train_dataloader', 'val_dataloader', 'test_dataloader',
                              seg=True),
                'train_dataloader.dataset.scene_fraction=0.25', 'train_dataloader.batch_size=1',
-               *short_schedule(2), 'train_cfg.val_interval=1000'])
+               *short_schedule(2), 'train_cfg.val_begin=3'])   # no validation
     assert re.search(r'scene_fraction 0\.25 keeps 1 of 4 scenes', out), out[-3000:]
     assert 'Iter(train) [2/2]' in out
     assert re.search(r'world_size: 2|Distributed training: True', out), out[-3000:]
@@ -159,7 +160,7 @@ def test_pointmlp_segmentation_trains_from_ppkt_point_student(scenes, tmp_path):
                str(tmp_path), '--cfg-options',
                *data_options('train_dataloader', 'val_dataloader', 'test_dataloader',
                              seg=True),
-               *short_schedule(2), 'train_cfg.val_interval=1000'],
+               *short_schedule(2), 'train_cfg.val_begin=3'],   # no validation
               env=dict(CROSSPT_PRETRAINED=str(checkpoint)))
     assert_every_tensor_loaded(out)
     assert 'Iter(train) [2/2]' in out
@@ -188,11 +189,12 @@ def test_3detr_detection_trains_and_tests_from_tap(scenes, tmp_path):
     out = run([sys.executable, 'tools/train.py', DET_3DETR, '--work-dir', str(tmp_path),
                '--cfg-options', *data_options('train_dataloader', 'val_dataloader',
                                               'test_dataloader', seg=False),
-               *short_schedule(3)], env=dict(CROSSPT_PRETRAINED=str(checkpoint)))
+               'train_dataloader.batch_size=2', *short_schedule(2)],
+              env=dict(CROSSPT_PRETRAINED=str(checkpoint)))
     assert_every_tensor_loaded(out)
     ap = metric(out, 'mAP_0.25')
     assert 0.0 <= ap <= 1.0
-    out = run([sys.executable, 'tools/test.py', DET_3DETR, str(tmp_path / 'iter_3.pth'),
+    out = run([sys.executable, 'tools/test.py', DET_3DETR, str(tmp_path / 'iter_2.pth'),
                '--work-dir', str(tmp_path / 'test'), '--cfg-options',
                *data_options('train_dataloader', 'val_dataloader', 'test_dataloader',
                              seg=False)], env=dict(CROSSPT_PRETRAINED=str(checkpoint)))
