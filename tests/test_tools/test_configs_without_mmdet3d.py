@@ -9,7 +9,8 @@ every config under ``configs/`` (``_base_`` included):
   which falls back to mmengine's);
 - builds ``model`` with crosspt's ``MODELS`` under the config's ``default_scope`` (outside
   ``_base_``, whose models are partial; build only, no forward; a PPKT image teacher is
-  built with random weights instead of reading its checkpoint file).
+  built with random weights instead of reading its checkpoint file; a model equal to one
+  already built is built once).
 
 The control runs the same child on a config of ``projects/crosspt_mmdet3d/configs/`` and
 on one that asks for an mmdet3d type, and expects both to be reported.
@@ -53,14 +54,26 @@ def type_strings(node) -> Iterator[str]:
             yield from type_strings(value)
 
 
-def unresolved_types(cfg) -> List[str]:
-    """The ``type`` strings of ``cfg`` that no crosspt registry resolves."""
+#: type names a crosspt registry resolved (a miss tries imports, so each name is asked
+#: once; misses are asked again, as a later config's custom_imports may register them)
+_RESOLVED: set = set()
+
+
+def resolves(name: str) -> bool:
+    """Whether a crosspt registry resolves ``name``."""
     from mmengine.registry import Registry
 
     import crosspt.registry as registries
-    found = [r for r in vars(registries).values() if isinstance(r, Registry)]
-    return sorted({name for name in type_strings(cfg.to_dict())
-                   if all(r.get(name) is None for r in found)})
+    if name not in _RESOLVED:
+        found = [r for r in vars(registries).values() if isinstance(r, Registry)]
+        if any(r.get(name) is not None for r in found):
+            _RESOLVED.add(name)
+    return name in _RESOLVED
+
+
+def unresolved_types(cfg) -> List[str]:
+    """The ``type`` strings of ``cfg`` that no crosspt registry resolves."""
+    return sorted({name for name in type_strings(cfg.to_dict()) if not resolves(name)})
 
 
 def error_chain(err: BaseException) -> List[BaseException]:
@@ -71,8 +84,13 @@ def error_chain(err: BaseException) -> List[BaseException]:
     return chain
 
 
+#: models already built in this child (by content): many configs share one model
+_BUILT: set = set()
+
+
 def check_config(path: str) -> Optional[str]:
-    """None if ``path`` loads, resolves and builds its model without mmdet3d, else why."""
+    """None if ``path`` loads, resolves and builds its model without mmdet3d, else why.
+    A model equal to one built before (with the same default scope) is not built again."""
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
 
@@ -87,8 +105,13 @@ def check_config(path: str) -> Optional[str]:
         model = cfg.model
         if isinstance(model.get('teacher'), dict):   # no teacher checkpoint file needed
             model.teacher.update(checkpoint=None, prefix=None, allow_random_init=True)
-        with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'crosspt')):
+        scope = cfg.get('default_scope', 'crosspt')
+        key = json.dumps([scope, model.to_dict()], sort_keys=True, default=repr)
+        if key in _BUILT:
+            return None
+        with DefaultScope.overwrite_default_scope(scope):
             MODELS.build(model)
+        _BUILT.add(key)
     except Exception as err:   # reported to the parent test, which names the config
         return ' <- '.join(f'{type(e).__name__}: {e}' for e in error_chain(err))
     return None
