@@ -5,7 +5,9 @@ quick-start training) and ``bash tools/run_tests.sh`` (set-up + the test suite),
 The scripts run from another working directory with ``CROSSPT_INSTALL_CHECK_ONLY=1``:
 tools/install.sh then checks the environment (tools/misc/check_install.py) and never
 installs, so the suite does not change the interpreter it runs in. The checkout is put on
-PYTHONPATH, as tools/install.sh's editable install does.
+PYTHONPATH, as tools/install.sh's editable install does. ``PYTHON`` is this interpreter
+behind tests/test_tools/tool_runner.py's ``python_program``, which runs the scripts'
+``python <script>.py`` steps (the environment check, the training) as pre-loader jobs.
 """
 import importlib.util
 import json
@@ -16,6 +18,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tool_runner import preloader_env, python_program
 
 REPO = Path(__file__).resolve().parents[2]
 COMMANDS = ['bash tools/quickstart.sh', 'bash tools/run_tests.sh']
@@ -52,9 +56,9 @@ def script_env(tmp_path: Path, **extra) -> dict:
     """Environment for a script run: this interpreter, check-only set-up, one thread."""
     spconv = importlib.util.find_spec('spconv') is not None
     path = [str(REPO)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
-    env = dict(os.environ, PYTHON=sys.executable, CROSSPT_INSTALL_CHECK_ONLY='1',
+    env = dict(os.environ, PYTHON=python_program(), CROSSPT_INSTALL_CHECK_ONLY='1',
                CROSSPT_WITH_SPCONV='1' if spconv else '0', OMP_NUM_THREADS='1',
-               PYTHONPATH=os.pathsep.join(path))
+               PYTHONPATH=os.pathsep.join(path), **preloader_env())
     env.update(extra)
     return env
 

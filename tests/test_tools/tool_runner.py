@@ -92,13 +92,34 @@ def call(cmd, env=None, timeout=900, cwd=REPO) -> subprocess.CompletedProcess:
     threads = '1' if os.environ.get('PYTEST_XDIST_WORKER') else '2'
     env = {**os.environ, 'OMP_NUM_THREADS': threads, 'PORT': str(free_port()), **(env or {})}
     cmd = [str(c) for c in cmd]
-    if _preloading():
-        env.update(CROSSPT_PYTHON=PRELOADED_PYTHON, CROSSPT_TESTS_PRELOADER=_preloader_socket())
+    env.update(preloader_env())
     if _is_python_script(cmd):
         code, out, err = _run_preloaded(cmd[1:], env, str(cwd), timeout)
         return subprocess.CompletedProcess(cmd, code, out, err)
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
                           env=env)
+
+
+def preloader_env() -> dict:
+    """The environment that makes tools launched by tools pre-loader jobs (empty with
+    CROSSPT_TESTS_NO_PRELOAD=1)."""
+    if not _preloading():
+        return {}
+    return dict(CROSSPT_PYTHON=PRELOADED_PYTHON, CROSSPT_TESTS_PRELOADER=_preloader_socket())
+
+
+def python_program() -> str:
+    """An executable for launchers that take their interpreter from ``PYTHON``
+    (tools/install.sh, quickstart.sh, run_tests.sh): it runs as ``python``, ``<script>.py``
+    commands as pre-loader jobs (with :func:`preloader_env`); ``sys.executable`` with
+    CROSSPT_TESTS_NO_PRELOAD=1."""
+    if not _preloading():
+        return sys.executable
+    program = Path(_SOCKET).with_name('python')
+    if not program.exists():
+        program.write_text(f'#!/bin/sh\nexec {PRELOADED_PYTHON} "$@"\n')
+        program.chmod(0o755)
+    return str(program)
 
 
 def one_rank_world() -> dict:
