@@ -11,10 +11,14 @@ NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 PYTHON=${PYTHON:-python}
+# CROSSPT_PYTHON (optional): the command each process runs the tool with instead of python
+# (split into words, e.g. "python -X faulthandler"), as in tools/benchmarks/*.py
+WORKER=()
+if [ -n "${CROSSPT_PYTHON:-}" ]; then WORKER=(--no-python $CROSSPT_PYTHON); fi
 
 PYTHONPATH="$(dirname "$0")/..":${PYTHONPATH:-} \
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} \
 $PYTHON -m torch.distributed.run \
     --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" --master_port="$PORT" \
-    "$(dirname "$0")/train.py" "$CONFIG" --launcher pytorch "${@:3}"
+    "${WORKER[@]}" "$(dirname "$0")/train.py" "$CONFIG" --launcher pytorch "${@:3}"

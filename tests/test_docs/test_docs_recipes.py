@@ -150,7 +150,8 @@ def torchrun_argv(cwd: Path, command: str, env: dict) -> List[str]:
     record, recorder = cwd / 'torchrun_argv.txt', cwd / 'record_python.sh'
     recorder.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "$@" > {record}\n')
     recorder.chmod(0o755)
-    launch(cwd, argv, env={**prefix, **env, 'PYTHON': str(recorder)})
+    # the user's launch: no CROSSPT_PYTHON worker command (tests/test_tools/test_preloader.py)
+    launch(cwd, argv, env={**prefix, **env, 'PYTHON': str(recorder), 'CROSSPT_PYTHON': ''})
     recorded = record.read_text().splitlines()
     record.unlink()
     tool = next(i for i, arg in enumerate(recorded) if arg.startswith('tools/'))

@@ -1,9 +1,11 @@
 """The tests' tool pre-loader (tests/test_tools/preloader.py) behaves like ``python``:
 exit codes, output streams, environment, working directory, time-outs, and tools that
 launch tools through ``CROSSPT_PYTHON`` (crosspt.utils.python_command)."""
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,7 @@ from tool_runner import _preloading, call
 
 #: how a launched script starts: with torch imported unless CROSSPT_TESTS_NO_PRELOAD=1
 STARTS = 'preloaded' if _preloading() else 'fresh'
+REPO = Path(__file__).resolve().parents[2]
 
 NESTED = '''
 import subprocess, sys
@@ -69,3 +72,21 @@ def test_python_command_reads_crosspt_python(monkeypatch):
     assert python_command() == [sys.executable]
     monkeypatch.setenv('CROSSPT_PYTHON', '/opt/py/bin/python -X "faulthandler"')
     assert python_command() == ['/opt/py/bin/python', '-X', 'faulthandler']
+
+
+@pytest.mark.parametrize('script,args,tail', [
+    ('dist_train.sh', ['cfg.py', '2', '--x'], ['tools/train.py', 'cfg.py', '--launcher',
+                                              'pytorch', '--x']),
+    ('dist_test.sh', ['cfg.py', 'ckpt.pth', '2'], ['tools/test.py', 'cfg.py', 'ckpt.pth',
+                                                  '--launcher', 'pytorch'])])
+def test_dist_launchers_start_each_process_with_crosspt_python(tmp_path, script, args, tail):
+    """With CROSSPT_PYTHON, torchrun runs that command (--no-python) instead of python."""
+    record, recorder = tmp_path / 'argv.txt', tmp_path / 'record_python.sh'
+    recorder.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "$@" > {record}\n')
+    recorder.chmod(0o755)
+    env = dict(os.environ, PYTHON=str(recorder), CROSSPT_PYTHON='/opt/py -X faulthandler')
+    subprocess.run(['bash', f'tools/{script}', *args], cwd=REPO, env=env, check=True,
+                   timeout=60)
+    argv = record.read_text().splitlines()
+    start = argv.index('--no-python')
+    assert argv[start:] == ['--no-python', '/opt/py', '-X', 'faulthandler', *tail], argv

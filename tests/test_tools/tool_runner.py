@@ -11,9 +11,10 @@ crosspt or the repository. Each job is a fresh forked process that runs the scri
 ``__main__`` with the command's argv, environment and working directory, so each run still
 imports crosspt, registers its modules and executes the script from scratch: only the 5-12 s
 of third-party imports are shared. Tools that launch tools (tools/benchmarks/transfer.py,
-scene_transfer.py, scene_gain.py) read ``CROSSPT_PYTHON`` (crosspt.engine.launch), which
-points them at tests/test_tools/preloaded_python.py: their launches become pre-loader jobs
-too. ``CROSSPT_TESTS_NO_PRELOAD=1`` runs every command as a plain subprocess instead.
+scene_transfer.py, scene_gain.py) and tools/dist_train.sh / dist_test.sh (each process)
+read ``CROSSPT_PYTHON`` (crosspt.utils.python_command), which points them at
+tests/test_tools/preloaded_python.py: their launches become pre-loader jobs too; scripts
+that take their interpreter from ``PYTHON`` get :func:`python_program`. ``CROSSPT_TESTS_NO_PRELOAD=1`` runs every command as a plain subprocess instead.
 Anything else (bash launchers, other executables) is a subprocess.
 """
 import atexit
@@ -90,9 +91,9 @@ def _is_python_script(cmd: list) -> bool:
 def call(cmd, env=None, timeout=900, cwd=REPO) -> subprocess.CompletedProcess:
     """Run ``cmd`` (from ``cwd``) and return its exit code, stdout and stderr."""
     threads = '1' if os.environ.get('PYTEST_XDIST_WORKER') else '2'
-    env = {**os.environ, 'OMP_NUM_THREADS': threads, 'PORT': str(free_port()), **(env or {})}
+    env = {**os.environ, 'OMP_NUM_THREADS': threads, 'PORT': str(free_port()),
+           **preloader_env(), **(env or {})}
     cmd = [str(c) for c in cmd]
-    env.update(preloader_env())
     if _is_python_script(cmd):
         code, out, err = _run_preloaded(cmd[1:], env, str(cwd), timeout)
         return subprocess.CompletedProcess(cmd, code, out, err)
