@@ -248,7 +248,7 @@ COVERAGE = {
      'ppkt_srunet34'):
         Entry(PPKT + 'test_ppnce_falls_below_chance', 'overrides',
               ('CROSSPT_TEACHER a 120-iteration teacher, cached 4 rooms, 20 + 20 '
-               'iterations in tmp')),
+               'iterations of batch 2 in tmp')),
     ('CROSSPT_PRETRAINED=work_dirs/ppkt_srunet34/iter_360.pth python tools/train.py '
      'projects/crosspt_mmdet3d/configs/ppkt/'
      'votenet-srunet34_ft_scannet-det_synthetic.py'):
@@ -323,11 +323,13 @@ COVERAGE = {
               PPKT_RECORDED),
     'python tools/train.py configs/ppkt/teacher2d/resnet18-w32_synthetic-seg.py':
         Entry(PPKT + 'test_ppnce_falls_below_chance', 'overrides',
-              'the teacher fixture: cached 4 rooms, 120 iterations, tmp work dir'),
+              ('the teacher fixture: cached 4 rooms, 120 iterations of 4 crops, tmp '
+               'work dir')),
     ('python tools/train.py configs/ppkt/pointmlp_synthetic.py --work-dir work_dirs/'
      'ppkt_pointmlp'):
         Entry(PPKT + 'test_point_based_student_config_trains', 'overrides',
-              'a 120-iteration teacher, cached rooms, 6 iterations, tmp work dir'),
+              ('a 120-iteration teacher, cached rooms, 2 iterations of batch 2 on 4 '
+               'frames, 4 validation frames, tmp work dir')),
     ('python tools/model_converters/publish_model.py work_dirs/tap_pointmlp/'
      'epoch_100.pth work_dirs/tap_pointmlp/tap_pointmlp.pth'):
         Entry(RUN + 'test_publish_commands_of_the_pretraining_page', 'verbatim',

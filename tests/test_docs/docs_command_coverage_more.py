@@ -308,7 +308,7 @@ COVERAGE = {
     'python tools/train.py configs/ppkt/srunet34_synthetic.py':
         Entry(PPKT + 'test_ppnce_falls_below_chance', 'overrides',
               ('CROSSPT_TEACHER a 120-iteration teacher, cached 4 rooms, 20 + 20 '
-               'iterations in tmp')),
+               'iterations of batch 2 in tmp')),
     ('python demo/tap_views_demo.py chair.ply configs/tap/pointmlp_synthetic.py '
      'work_dirs/pointmlp_synthetic/epoch_20.pth --views 0 3 6 9 --up-axis y'):
         Entry(TAP + 'test_demo_writes_predicted_views_next_to_the_input', 'overrides',

@@ -8,21 +8,28 @@ Two CPU processes: tools/dist_train.sh runs in tests/test_tools/test_resume_exac
 PPKT step (SR-UNet student with synchronised BatchNorm, gathered PPNCE) on 2 processes
 equals one process on the union batch in tests/test_models/test_ppkt_sync_step.py.
 
-The configs run unchanged except for --cfg-options that shorten the schedules; the scenes
-are cached under ``data/test_cache/`` (generated once, deterministic).
+The configs run unchanged except for --cfg-options that shorten the schedules and shrink
+the batches; the scenes are cached under ``data/test_cache/`` (generated once,
+deterministic).  Cost, measured 2026-12-03 at one thread (PYTEST_XDIST_WORKER=gw0) with
+another job busy on one of the 2 cores: 135 s for the file (teacher 41 s at 0.32 s per
+4-crop step, PPKT 28 + 40 s at 1.2-1.5 s per 2-frame iteration, point student 7.5 s,
+missing teacher 1.8 s; 186 s at load ~3).  The teacher needs its 120 steps: PPKT
+(batch 2, seed 0) from a teacher of 40 batch-8 steps stayed at 1.7-1.9x chance on the
+held-out room from 24 to 48 iterations, from 120 batch-4 steps reached 2.8x at 36 and
+3.9x at 48.  Over seeds 0/1/2 the 40-iteration run below gave held-out retrieval 3.55x /
+2.23x / 3.31x chance (asserted: > 2x), PPNCE 7.85 -> 6.25 / 7.91 -> 6.14 / 8.14 -> 6.29
+(ln K = 6.93) and training pair accuracy 2.7x / 1.5x / 1.3x of the asserted 2 / K.
 """
 import json
 import math
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from crosspt.engine import load_checkpoint_file
-from tool_runner import run
+from tool_runner import call, run
 
 REPO = Path(__file__).resolve().parents[2]
 TEACHER_CONFIG = 'configs/ppkt/teacher2d/resnet18-w32_synthetic-seg.py'
@@ -60,7 +67,8 @@ def data_options(prefix: str) -> list:
 
 @pytest.fixture(scope='module')
 def teacher(tmp_path_factory):
-    """The small 2D teacher trained on the renders (shortened schedule)."""
+    """The small 2D teacher trained on the renders: 120 steps of 4 crops (the config's 20
+    warm-up steps, then its cosine compressed into the remaining 100)."""
     from crosspt.synthetic.scannet_frames import generate_synthetic_scannet_frames
     # the same parameters as the configs' auto_generate, so the PPKT runs reuse the data
     generate_synthetic_scannet_frames(DATA_ROOT, num_scenes=4, frames_per_scene=12, seed=0,
@@ -71,6 +79,7 @@ def teacher(tmp_path_factory):
          '--cfg-options', *data_options('train_dataloader.dataset'),
          *data_options('val_dataloader.dataset'), *data_options('test_dataloader.dataset'),
          f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+         'train_dataloader.batch_size=4',
          f'param_scheduler.1.T_max={iters - 20}', f'param_scheduler.1.end={iters}',
          f'default_hooks.checkpoint.interval={iters}'])
     checkpoint = work_dir / f'iter_{iters}.pth'
@@ -79,24 +88,27 @@ def teacher(tmp_path_factory):
 
 
 def ppkt_options(work_dir: Path, iters: int, interval: int = 10, stop: int = 0) -> list:
-    """Shortened schedule (warm-up min(20, iters // 2), then cosine), one validation at
-    the end, the cached scenes for training and validation; ``stop``: end the run at
-    that iteration instead, without validating (an "interrupted" run of the schedule)."""
-    warm = min(20, iters // 2)
+    """The first ``iters`` iterations of the config's schedule at batch 2 (warm-up
+    shortened to 2 iterations, then the config's cosine, which still ends at its
+    iteration 360), one validation at the end, the cached scenes for training and
+    validation; ``stop``: end the run at that iteration instead, without validating (an
+    "interrupted" run of the schedule)."""
+    warm, end = 2, 360
     stop_options = [f'train_cfg.val_begin={stop + 1}'] if stop else []
     return ['--work-dir', str(work_dir), '--cfg-options',
             *data_options('train_dataloader.dataset'), *data_options('val_dataloader.dataset'),
             *data_options('test_dataloader.dataset'), *stop_options,
             f'train_cfg.max_iters={stop or iters}', f'train_cfg.val_interval={iters}',
             f'param_scheduler.0.end={warm}', f'param_scheduler.1.begin={warm}',
-            f'param_scheduler.1.T_max={iters - warm}', f'param_scheduler.1.end={iters}',
-            'default_hooks.logger.interval=1',
+            f'param_scheduler.1.T_max={end - warm}', f'param_scheduler.1.end={end}',
+            'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1',
             f'default_hooks.checkpoint.interval={interval}', 'randomness.seed=0']
 
 
 @pytest.fixture(scope='module')
 def ppkt_run(teacher, tmp_path_factory):
-    """40 iterations: 20, then ``--resume`` from the iteration-20 checkpoint's path.
+    """40 iterations at batch 2: 20, then ``--resume`` from the iteration-20 checkpoint's
+    path.
     Returns the work dir, both runs' output and the resumed run's output."""
     work_dir = tmp_path_factory.mktemp('ppkt_srunet')
     env = dict(CROSSPT_TEACHER=str(teacher))
@@ -148,19 +160,19 @@ def test_resume_restores_iteration_and_optimizer(ppkt_run):
 
 
 def test_point_based_student_config_trains(teacher, tmp_path):
-    run([sys.executable, 'tools/train.py', POINT_CONFIG, *ppkt_options(tmp_path, 6, 6)],
+    """2 iterations on the first 4 training frames, validated on 4 held-out frames."""
+    run([sys.executable, 'tools/train.py', POINT_CONFIG, *ppkt_options(tmp_path, 2, 2),
+         'train_dataloader.dataset.max_frames=4', 'val_dataloader.dataset.max_frames=4'],
         env=dict(CROSSPT_TEACHER=str(teacher)))
     losses = scalars(tmp_path, 'loss_ppnce')
-    assert len(losses) == 6 and all(math.isfinite(v) for _, v in losses)
+    assert len(losses) == 2 and all(math.isfinite(v) for _, v in losses)
     top1 = val_scalars(tmp_path, 'ppkt/retrieval_top1')
     assert len(top1) == 1 and 0.0 <= top1[0][1] <= 1.0
 
 
 def test_missing_teacher_checkpoint_is_named(tmp_path):
     missing = tmp_path / 'no_such_teacher.pth'
-    proc = subprocess.run([sys.executable, 'tools/train.py', PPKT_CONFIG,
-                           *ppkt_options(tmp_path, 2)], cwd=REPO, capture_output=True,
-                          text=True, timeout=600,
-                          env=dict(os.environ, CROSSPT_TEACHER=str(missing)))
+    proc = call([sys.executable, 'tools/train.py', PPKT_CONFIG, *ppkt_options(tmp_path, 2)],
+                env=dict(CROSSPT_TEACHER=str(missing)))
     assert proc.returncode != 0
     assert str(missing) in proc.stderr
