@@ -1,8 +1,8 @@
 """The tests' tool pre-loader: a fork server that runs ``python <script>.py ...`` jobs.
 
 ``python tests/test_tools/preloader.py SOCKET`` imports the third-party libraries every
-tool needs (torch, mmengine, mmcv, scipy, and mmdet3d where installed; nothing of crosspt
-or the repository), listens on the Unix socket SOCKET and prints ``ready``.
+tool needs (torch, mmengine, mmcv, scipy, mmdet3d where installed, and what runs import
+lazily; nothing of crosspt or the repository), listens on the Unix socket SOCKET and prints ``ready``.
 
 Protocol (AF_UNIX, SOCK_SEQPACKET, so each message arrives whole): a job is one message,
 JSON ``{"argv": [script, ...], "env": {...}, "cwd": ...}``, carrying three file
@@ -14,6 +14,7 @@ tests/test_tools/preloaded_python.py).  The job is a fresh process of its own: i
 imports crosspt, registers its modules and runs the script as ``__main__`` with the job's
 argv, environment and working directory; only the third-party imports are shared.
 """
+import importlib
 import json
 import os
 import runpy
@@ -28,11 +29,15 @@ import numpy  # noqa: F401
 import scipy.spatial  # noqa: F401
 import torch
 
-try:
-    import mmdet3d.datasets  # noqa: F401
-    import mmdet3d.models  # noqa: F401
-except ImportError:
-    pass
+for optional in ('mmdet3d.models', 'mmdet3d.datasets',   # where installed
+                 # imported lazily by a run: the optimizer's first use (torch._dynamo),
+                 # mmengine's environment report (setuptools), pictures, point-op backends
+                 'torch._dynamo', 'setuptools', 'matplotlib.pyplot', 'PIL.Image',
+                 'fpsample', 'pykdtree.kdtree'):
+    try:
+        importlib.import_module(optional)
+    except ImportError:
+        pass
 
 sys.path.pop(0)   # this file's folder: a job's script folder takes its place
 
