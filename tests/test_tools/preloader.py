@@ -2,7 +2,8 @@
 
 ``python tests/test_tools/preloader.py SOCKET`` imports the third-party libraries every
 tool needs (torch, mmengine, mmcv, scipy, mmdet3d where installed, and what runs import
-lazily; nothing of crosspt or the repository), listens on the Unix socket SOCKET and prints ``ready``.
+lazily; nothing of crosspt or the repository), listens on the Unix socket SOCKET and prints ``ready``; it ends when its stdin closes (the
+test worker that started it ended, however it ended).
 
 Protocol (AF_UNIX, SOCK_SEQPACKET, so each message arrives whole): a job is one message,
 JSON ``{"argv": [script, ...], "env": {...}, "cwd": ...}``, carrying three file
@@ -18,6 +19,7 @@ import importlib
 import json
 import os
 import runpy
+import select
 import signal
 import socket
 import sys
@@ -89,12 +91,18 @@ def handle(conn: socket.socket) -> None:
 
 
 def serve(path: str) -> None:
+    """Serve jobs until stdin closes (the test worker that started this ended)."""
     server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     server.bind(path)
     server.listen(16)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)   # handlers are reaped by the kernel
     print('ready', flush=True)
     while True:
+        ready, _, _ = select.select([server, sys.stdin], [], [])
+        if sys.stdin in ready and not sys.stdin.read(1):
+            return
+        if server not in ready:
+            continue
         conn, _ = server.accept()
         if os.fork() == 0:
             server.close()

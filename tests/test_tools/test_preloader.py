@@ -90,3 +90,17 @@ def test_dist_launchers_start_each_process_with_crosspt_python(tmp_path, script,
     argv = record.read_text().splitlines()
     start = argv.index('--no-python')
     assert argv[start:] == ['--no-python', '/opt/py', '-X', 'faulthandler', *tail], argv
+
+
+def test_the_preloader_ends_when_its_worker_does(tmp_path):
+    """A pre-loader whose stdin closes (its pytest worker ended, even by SIGKILL) exits
+    instead of serving forever."""
+    proc = subprocess.Popen([sys.executable, str(REPO / 'tests/test_tools/preloader.py'),
+                             str(tmp_path / 'socket')], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == 'ready'
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()

@@ -52,7 +52,7 @@ def _preloader_socket() -> str:
         env = dict(os.environ, OMP_NUM_THREADS='1')
         _preloader = subprocess.Popen(
             [sys.executable, str(REPO / 'tests' / 'test_tools' / 'preloader.py'), _SOCKET],
-            cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+            cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         atexit.register(_preloader.kill)
         if _preloader.stdout.readline().strip() != 'ready':
             raise RuntimeError(f'the tool pre-loader failed to start (exit {_preloader.wait()})')
