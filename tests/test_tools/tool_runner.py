@@ -19,6 +19,7 @@ Anything else (bash launchers, other executables) is a subprocess.
 """
 import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,6 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 _preloader: Optional[subprocess.Popen] = None
 _SOCKET = os.path.join(tempfile.mkdtemp(prefix='crosspt-preloader-'), 'socket')
+atexit.register(shutil.rmtree, os.path.dirname(_SOCKET), True)   # this module's own dir
 #: how a tool launched by a test launches another tool (crosspt.engine.launch)
 PRELOADED_PYTHON = f'{sys.executable} {REPO}/tests/test_tools/preloaded_python.py'
 
