@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 _preloader: Optional[subprocess.Popen] = None
 _SOCKET = os.path.join(tempfile.mkdtemp(prefix='crosspt-preloader-'), 'socket')
 atexit.register(shutil.rmtree, os.path.dirname(_SOCKET), True)   # this module's own dir
-#: how a tool launched by a test launches another tool (crosspt.engine.launch)
+#: how a tool launched by a test launches another tool (crosspt.utils.python_command)
 PRELOADED_PYTHON = f'{sys.executable} {REPO}/tests/test_tools/preloaded_python.py'
 
 
