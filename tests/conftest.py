@@ -3,11 +3,17 @@
 - Under pytest-xdist each worker computes with one thread, so the two workers share the
   2 cores instead of over-subscribing them; tools started by the tests get
   ``OMP_NUM_THREADS=1`` likewise (tests/test_tools/tool_runner.py).
+- Temporary folders: a passed test's ``tmp_path`` is removed when it ends
+  (``tmp_path_retention_policy = failed`` in pytest.ini), and the folders a test file's
+  fixtures made with ``tmp_path_factory`` are removed when the file ends, unless one of
+  its tests failed.  The end-to-end runs write checkpoints of 0.15-0.45 GB each: kept to
+  the end, one run of the suite held 15 GB.
 - Files holding end-to-end runs (``@pytest.mark.slow``) are collected first, the longest
   of them (LONGEST_FIRST, from ``--durations`` of a 2-worker run) leading, so that the
   workers start on the long files and the short ones fill in at the end.
 """
 import os
+import shutil
 
 import pytest
 import torch
@@ -34,6 +40,19 @@ def pytest_collection_modifyitems(session, config, items) -> None:
         return (1 if item.path in slow_files else 2, 0)
 
     items.sort(key=rank)   # stable: the order within a file is kept
+
+
+@pytest.fixture(scope='module', autouse=True)
+def remove_module_temp_dirs(request, tmp_path_factory):
+    """Removes the folders made under this worker's base temporary folder while the test
+    file ran, if none of its tests failed (set up first, so torn down last)."""
+    base = tmp_path_factory.getbasetemp()
+    before = set(os.listdir(base))
+    failures = request.session.testsfailed
+    yield
+    if request.session.testsfailed == failures:
+        for name in sorted(set(os.listdir(base)) - before):
+            shutil.rmtree(base / name, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

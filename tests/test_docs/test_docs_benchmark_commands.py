@@ -21,6 +21,8 @@ from typing import List
 
 import pytest
 
+from crosspt.fileio.checkpoint_file import load_checkpoint_file
+
 from test_command_coverage import block_commands
 
 REPO = Path(__file__).resolve().parents[2]
@@ -387,6 +389,11 @@ def test_scene_transfer_lines(line, rooms, ppkt_24rooms, tmp_path):
         ran = Config.fromfile(str(tmp_path / f'{arm}_seed0' / config))
         steps = [step['type'] for step in ran.train_dataloader.dataset.pipeline]
         assert ('IndoorPatchPointSample' in steps) == patch, steps
+        # the final weights only: no best checkpoint, no optimizer state
+        saved = sorted((tmp_path / f'{arm}_seed0').glob('*.pth'))
+        assert [p.name for p in saved] == ['iter_1.pth'], saved
+        state = load_checkpoint_file(str(saved[0]), map_location='cpu')
+        assert 'state_dict' in state and 'optimizer' not in state, sorted(state)
     assert '| mean ± std |' in (tmp_path / 'results.md').read_text()
 
 

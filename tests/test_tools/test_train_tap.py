@@ -9,7 +9,6 @@ shrink the data and the schedule.  The small synthetic set is cached under
 """
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import torch
 from mmengine.config import Config
 
 from crosspt.engine import load_checkpoint_file
-from tool_runner import run
+from tool_runner import call, run
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = 'configs/tap/pointmlp_synthetic.py'
@@ -196,9 +195,8 @@ def test_demo_writes_predicted_views_next_to_the_input(first_run, tmp_path):
 
 def test_unknown_config_key_is_named(tmp_path):
     def fails_with(option: str) -> str:
-        proc = subprocess.run([sys.executable, 'tools/train.py', CONFIG, '--work-dir',
-                               str(tmp_path), '--cfg-options', option],
-                              cwd=REPO, capture_output=True, text=True, timeout=300)
+        proc = call([sys.executable, 'tools/train.py', CONFIG, '--work-dir',
+                     str(tmp_path), '--cfg-options', option], timeout=300)
         assert proc.returncode != 0
         return proc.stderr
 
