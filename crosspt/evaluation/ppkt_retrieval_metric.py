@@ -5,8 +5,13 @@ features ``f_a`` and the teacher's UPL pixel features ``g_b`` (normalised exactl
 PPNCE loss normalises them).  Point ``a`` retrieves the pixel ``b`` with the largest
 ``<f_a, g_b>``; top-k is the fraction of points whose own pixel ``a`` is among the k most
 similar.  A student that has learned nothing scores the chance level ``k / K``.
+
+Early in training top-1 counts few hits (chance is 1/K, about 0.1 % at K = 1024), so it
+is noisy; the retrieval AUC uses every rank: for each point, the fraction of the other
+K - 1 pixels less similar to it than its own pixel (ties count half), averaged.  Chance
+is 0.5 whatever K is; 1.0 means every point ranks its own pixel first.
 """
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 from mmengine.evaluator import BaseMetric
@@ -32,16 +37,7 @@ def retrieval_topk(point_feats: Tensor, pixel_feats: Tensor,
         ``clamp(k - g, 0, e + 1) / (e + 1)``.  Constant features therefore score exactly
         ``k / K`` (chance), never an accidental 0 or 1.
     """
-    if point_feats.dim() != 2 or point_feats.shape != pixel_feats.shape or not len(point_feats):
-        raise ValueError(f'retrieval_topk: point_feats and pixel_feats must both be (K, D) '
-                         f'with K >= 1, got {tuple(point_feats.shape)} and '
-                         f'{tuple(pixel_feats.shape)}')
-    if not (torch.isfinite(point_feats).all() and torch.isfinite(pixel_feats).all()):
-        raise ValueError('retrieval_topk: point_feats and pixel_feats contain NaN or inf')
-    sim = point_feats.double() @ pixel_feats.double().t()                  # (K, K)
-    own = sim.diagonal().unsqueeze(1)                                      # (K, 1)
-    greater = (sim > own).sum(dim=1).double()                              # (K,)
-    equal = (sim == own).sum(dim=1).double()                               # incl. itself
+    greater, equal = _rank_counts(point_feats, pixel_feats)
     out = {}
     for k in topk:
         if k < 1:
@@ -51,13 +47,43 @@ def retrieval_topk(point_feats: Tensor, pixel_feats: Tensor,
     return out
 
 
+def retrieval_auc(point_feats: Tensor, pixel_feats: Tensor) -> float:
+    """Mean over points of the fraction of the other K - 1 pixels ranked below the own
+    pixel, ties counted half (point_feats, pixel_feats: (K, D), row a = one pair).
+    Chance, and constant features, give exactly 0.5; one pair (K = 1) has no other pixel
+    to rank and is scored 0.5 too."""
+    greater, equal = _rank_counts(point_feats, pixel_feats)
+    others = len(point_feats) - 1
+    if others == 0:
+        return 0.5
+    below = others - greater - (equal - 1)                                 # (K,)
+    return ((below + 0.5 * (equal - 1)) / others).mean().item()
+
+
+def _rank_counts(point_feats: Tensor, pixel_feats: Tensor) -> Tuple[Tensor, Tensor]:
+    """Per point (K,): how many pixels are strictly more similar than its own pixel, and
+    how many are exactly as similar (its own included), after checking the inputs."""
+    if point_feats.dim() != 2 or point_feats.shape != pixel_feats.shape or not len(point_feats):
+        raise ValueError(f'point -> pixel retrieval: point_feats and pixel_feats must '
+                         f'both be (K, D) with K >= 1, got {tuple(point_feats.shape)} and '
+                         f'{tuple(pixel_feats.shape)}')
+    if not (torch.isfinite(point_feats).all() and torch.isfinite(pixel_feats).all()):
+        raise ValueError('point -> pixel retrieval: point_feats and pixel_feats contain NaN or inf')
+    sim = point_feats.double() @ pixel_feats.double().t()                  # (K, K)
+    own = sim.diagonal().unsqueeze(1)                                      # (K, 1)
+    greater = (sim > own).sum(dim=1).double()                              # (K,)
+    equal = (sim == own).sum(dim=1).double()                               # incl. itself
+    return greater, equal
+
+
 @METRICS.register_module()
 class PPKTRetrievalMetric(BaseMetric):
     """Per frame: point -> pixel top-k retrieval among its K sampled pairs
     (:func:`retrieval_topk`) and the chance level ``min(k, K) / K``; reported as means
     over frames: ``retrieval_top1``, ``retrieval_chance`` (= mean 1/K), and for every
     other k ``retrieval_top{k}`` and ``retrieval_top{k}_chance``, plus
-    ``retrieval_num_pairs`` (mean K).  Logged as ``ppkt/<name>``.
+    ``retrieval_num_pairs`` (mean K) and ``retrieval_auc`` (:func:`retrieval_auc`,
+    chance 0.5).  Logged as ``ppkt/<name>``.
 
     Reads ``pair_point_feats`` and ``pair_pixel_feats`` (K, D) from each data sample
     (``PPKT.predict``).
@@ -82,7 +108,8 @@ class PPKTRetrievalMetric(BaseMetric):
             pixel = _field(sample, 'pair_pixel_feats').float().cpu()
             hits = retrieval_topk(point, pixel, self.topk)
             num = len(point)
-            result = {'retrieval_num_pairs': float(num)}
+            result = {'retrieval_num_pairs': float(num),
+                      'retrieval_auc': retrieval_auc(point, pixel)}
             for k, value in hits.items():
                 name = 'retrieval_top1' if k == 1 else f'retrieval_top{k}'
                 chance = 'retrieval_chance' if k == 1 else f'retrieval_top{k}_chance'

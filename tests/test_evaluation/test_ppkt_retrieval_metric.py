@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmengine.structures import BaseDataElement
 
-from crosspt.evaluation import PPKTRetrievalMetric, retrieval_topk
+from crosspt.evaluation import PPKTRetrievalMetric, retrieval_auc, retrieval_topk
 
 
 def test_identity_features_retrieve_every_pair():
@@ -43,11 +43,51 @@ def test_random_features_are_near_chance():
     assert abs(mean - 1 / k) < 4 * std, (mean, 1 / k, std)
 
 
+def test_auc_hand_worked_three_pairs():
+    # the table of test_hand_worked_three_pairs: of the 2 other pixels, ranked below own
+    #   point 0: both (1.0 > 0.0, -1.0)                 -> 2/2
+    #   point 1: one (0.6 > -0.8; 0.8 is above)         -> 1/2
+    #   point 2: none below, one tie counted half (0.0) -> 0.5/2
+    points = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
+    pixels = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    assert retrieval_auc(points, pixels) == pytest.approx((1.0 + 0.5 + 0.25) / 3)
+
+
+def test_auc_matches_brute_force_pairwise_ranking():
+    g = torch.Generator().manual_seed(1)
+    points = torch.randint(-2, 3, (30, 3), generator=g).float()   # many exact ties
+    pixels = torch.randint(-2, 3, (30, 3), generator=g).float()
+    total = 0.0
+    for a in range(30):
+        own = float(points[a] @ pixels[a])
+        score = 0.0
+        for b in range(30):
+            if b != a:
+                other = float(points[a] @ pixels[b])
+                score += 1.0 if own > other else 0.5 if own == other else 0.0
+        total += score / 29
+    assert retrieval_auc(points, pixels) == pytest.approx(total / 30)
+
+
+def test_auc_chance_identity_and_single_pair():
+    assert retrieval_auc(torch.ones(6, 3), torch.ones(6, 3)) == 0.5
+    assert retrieval_auc(torch.eye(5), torch.eye(5)) == 1.0
+    assert retrieval_auc(torch.eye(5), -torch.eye(5)) == pytest.approx(0.0)
+    assert retrieval_auc(torch.ones(1, 3), torch.ones(1, 3)) == 0.5
+    g = torch.Generator().manual_seed(0)
+    aucs = [retrieval_auc(torch.randn(256, 16, generator=g), torch.randn(256, 16, generator=g))
+            for _ in range(10)]
+    # each point's own rank is uniform: auc std ~ sqrt(1/12 / 2560)
+    assert abs(sum(aucs) / 10 - 0.5) < 4 * math.sqrt(1 / 12 / 2560)
+
+
 def test_shapes_and_non_finite_are_rejected():
     with pytest.raises(ValueError, match='must both be'):
         retrieval_topk(torch.zeros(3, 2), torch.zeros(4, 2))
     with pytest.raises(ValueError, match='NaN'):
         retrieval_topk(torch.full((3, 2), float('nan')), torch.zeros(3, 2))
+    with pytest.raises(ValueError, match='must both be'):
+        retrieval_auc(torch.zeros(0, 2), torch.zeros(0, 2))
 
 
 def _frame(points, pixels):
@@ -66,6 +106,7 @@ def test_metric_averages_frames_and_logs_chance():
     assert got['ppkt/retrieval_top5'] == pytest.approx(1.0)
     assert got['ppkt/retrieval_top5_chance'] == pytest.approx(1.0)    # 5 >= K
     assert got['ppkt/retrieval_num_pairs'] == pytest.approx(3.5)
+    assert got['ppkt/retrieval_auc'] == pytest.approx((1.0 + (1.0 + 0.5 + 0.25) / 3) / 2)
 
 
 def test_metric_names_the_missing_field():

@@ -137,7 +137,10 @@ def test_ppnce_falls_below_chance(ppkt_run):
     chance = val_scalars(work_dir, 'ppkt/retrieval_chance')
     top1 = val_scalars(work_dir, 'ppkt/retrieval_top1')
     assert [step for step, _ in top1] == [40] and chance[0][1] >= 1 / NUM_PAIRS
-    assert top1[0][1] > 2 * chance[0][1], (top1, chance)
+    assert top1[0][1] > chance[0][1], (top1, chance)
+    # top-1 counts ~20 hits here (noisy); the AUC ranks all K: chance 0.5, std ~0.003
+    auc = val_scalars(work_dir, 'ppkt/retrieval_auc')
+    assert auc[0][1] > 0.6, auc
     assert 'ppkt/retrieval_top5' in output
     picture = work_dir / 'feature_pca' / 'iter_000040.png'
     assert picture.is_file()
