@@ -8,10 +8,13 @@
   fixtures made with ``tmp_path_factory`` are removed when the file ends, unless one of
   its tests failed.  The end-to-end runs write checkpoints of 0.15-0.45 GB each: kept to
   the end, one run of the suite held 15 GB.
+- After collection the imported objects are frozen out of garbage collection
+  (``gc.freeze``), as the tools' pre-loader does (tests/test_tools/preloader.py).
 - Files holding end-to-end runs (``@pytest.mark.slow``) are collected first, the longest
   of them (LONGEST_FIRST, from ``--durations`` of a 2-worker run) leading, so that the
   workers start on the long files and the short ones fill in at the end.
 """
+import gc
 import os
 import shutil
 
@@ -29,6 +32,12 @@ LONGEST_FIRST = ('test_docs_benchmark_commands.py', 'test_train_ppkt.py',
                  'test_docs_recipes.py', 'test_benchmark_configs.py',
                  'test_docs_scene_recipes.py', 'test_official_weights_e2e.py',
                  'test_train_tap.py')
+
+
+def pytest_collection_finish(session) -> None:
+    """Everything the test files import is loaded now: frozen, those objects are left
+    out of later garbage collections (mmengine's datasets run a full one each)."""
+    gc.freeze()
 
 
 def pytest_collection_modifyitems(session, config, items) -> None:

@@ -17,8 +17,13 @@ missing teacher 1.8 s; 186 s at load ~3).  The teacher needs its 120 steps: PPKT
 (batch 2, seed 0) from a teacher of 40 batch-8 steps stayed at 1.7-1.9x chance on the
 held-out room from 24 to 48 iterations, from 120 batch-4 steps reached 2.8x at 36 and
 3.9x at 48.  Over seeds 0/1/2 the 40-iteration run below gave held-out retrieval 3.55x /
-2.23x / 3.31x chance (asserted: > 2x), PPNCE 7.85 -> 6.25 / 7.91 -> 6.14 / 8.14 -> 6.29
-(ln K = 6.93) and training pair accuracy 2.7x / 1.5x / 1.3x of the asserted 2 / K.
+2.23x / 3.31x chance, PPNCE 7.85 -> 6.25 / 7.91 -> 6.14 / 8.14 -> 6.29 (ln K = 6.93) and
+training pair accuracy 2.7x / 1.5x / 1.3x of the asserted 2 / K.  On an AVX-512 machine
+(2026-12-03, run without the resume split) seeds 0/1/2/3 gave top-1 1.82x / 2.41x / 2.67x
+/ 2.30x chance: top-1 counts ~20 hits, so the test asserts top-1 > chance and the
+retrieval AUC (all ranks; chance 0.5, std ~0.003) > 0.6: it was 0.654 / 0.673 / 0.691 /
+0.675 (0.611 / 0.631 at seeds 0/1 from a 60-step teacher), training pair accuracy 2.3x /
+3.2x / 2.6x / 2.5x of 2 / K.
 """
 import json
 import math
