@@ -64,16 +64,30 @@ def remove_module_temp_dirs(request, tmp_path_factory):
             shutil.rmtree(base / name, ignore_errors=True)
 
 
+def _manager_classes() -> list:
+    """mmengine's ManagerMixin classes (DefaultScope, MessageHub, Visualizer, ...), each
+    with its own ``_instance_dict`` of named global instances."""
+    from mmengine.utils import ManagerMixin
+    found, stack = [], [ManagerMixin]
+    while stack:
+        cls = stack.pop()
+        found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return found
+
+
 @pytest.fixture(autouse=True)
-def keep_default_scope():
-    """Undo the DefaultScope instances a test's Runner creates: the newest one becomes
-    mmengine's current scope and would outlive the test (registry look-ups of later tests
-    in the same worker would then miss crosspt's modules)."""
-    from mmengine.registry import DefaultScope
-    saved = dict(DefaultScope._instance_dict)
+def keep_global_instances():
+    """Undo the named global instances a test's Runner creates.  The newest DefaultScope
+    becomes mmengine's current scope and would outlive the test (registry look-ups of
+    later tests in the same worker would miss crosspt's modules); the configs' visualizer
+    is named 'visualizer', so a later Runner in the worker would get this test's
+    instance and write into this test's (removed) work dir."""
+    saved = {cls: dict(cls._instance_dict) for cls in _manager_classes()}
     yield
-    DefaultScope._instance_dict.clear()
-    DefaultScope._instance_dict.update(saved)
+    for cls in _manager_classes():
+        cls._instance_dict.clear()
+        cls._instance_dict.update(saved.get(cls, {}))
 
 
 @pytest.fixture
