@@ -18,6 +18,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from .exact_math import vector_norm
 from .scene_model import TAG_TRAJECTORY, Scene
 
 #: ScanNet depth intrinsics at 640x480 (docs/methods/ppkt.md, 'Colour and depth alignment')
@@ -77,7 +78,7 @@ def _look(position: np.ndarray, yaw: float, pitch: float, roll: float) -> np.nda
     forward = np.array([math.cos(pitch) * math.cos(yaw), math.cos(pitch) * math.sin(yaw),
                         math.sin(pitch)])
     right = np.cross(forward, [0.0, 0.0, 1.0])
-    right /= np.linalg.norm(right)
+    right /= vector_norm(right)
     down = np.cross(forward, right)
     right, down = (math.cos(roll) * right + math.sin(roll) * down,
                    -math.sin(roll) * right + math.cos(roll) * down)

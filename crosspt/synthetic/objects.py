@@ -36,6 +36,7 @@ Output is byte-identical for the same parameters (``default_rng([seed, ...])`` p
 """
 import hashlib
 import json
+import math
 import os
 import pickle
 from typing import Callable, Dict, Sequence, Tuple, Union
@@ -47,6 +48,7 @@ from crosspt.fileio.object_classes import (MODELNET40_CLASSES, SCANOBJECTNN_CLAS
 from crosspt.rendering.mesh_io import sample_surface_points
 
 from .common import check_positive, generate_dataset, register
+from .exact_math import row_dot, row_norm, transform, vector_norm
 from .shapes import SYNTHETIC_CATEGORIES, box, sample_object
 
 PathLike = Union[str, os.PathLike]
@@ -97,7 +99,7 @@ __all__ = ['SCANOBJECTNN_MAP', 'MODELNET40_MAP', 'SHAPENETPART_MAP',
 # ----------------------------------------------------------------------------- shapes
 def _unit_sphere(points: np.ndarray) -> np.ndarray:
     centred = points - points.mean(0)
-    return centred / np.linalg.norm(centred, axis=1).max()
+    return centred / row_norm(centred).max()
 
 
 def _modelnet_shape(seed: int, cat: int, split: int, k: int, normal_rows: int
@@ -152,16 +154,16 @@ def _scan_cloud(points: np.ndarray, normals: np.ndarray, variant: str,
     object, 0 = background)."""
     if variant == 'pb_t50_rs':  # rotation about up, scale, translation, then the crop box
         theta = rng.uniform(-np.pi, np.pi)
-        c, s = np.cos(theta), np.sin(theta)
+        c, s = math.cos(theta), math.sin(theta)
         rot = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
         scale = rng.uniform(0.8, 1.2)
         shift = np.array([rng.uniform(-0.25, 0.25), 0.0, rng.uniform(-0.25, 0.25)])
-        points = (points @ rot.T) * scale + shift
-        normals = normals @ rot.T
+        points = transform(points, rot) * scale + shift
+        normals = transform(normals, rot)
     azimuth, elevation = rng.uniform(0, 2 * np.pi), rng.uniform(0.15, 0.8)
-    view = np.array([np.cos(elevation) * np.sin(azimuth), np.sin(elevation),
-                     np.cos(elevation) * np.cos(azimuth)])
-    keep = normals @ view > -0.05  # points facing away from the sensor are not seen
+    view = np.array([math.cos(elevation) * math.sin(azimuth), math.sin(elevation),
+                     math.cos(elevation) * math.cos(azimuth)])
+    keep = row_dot(normals, view) > -0.05  # points facing away from the sensor are not seen
     if variant == 'pb_t50_rs':
         keep &= (np.abs(points[:, 0]) <= 0.6) & (np.abs(points[:, 2]) <= 0.6)
     seen = points[keep]
@@ -183,7 +185,7 @@ def _scan_cloud(points: np.ndarray, normals: np.ndarray, variant: str,
                           rng.uniform(low[2] - margin, high[2] + margin, n_floor)], 1)
         parts.append(floor)
         if n_wall:  # a wall fragment behind the object, seen from the sensor
-            far = -view[[0, 2]] / np.linalg.norm(view[[0, 2]])
+            far = -view[[0, 2]] / vector_norm(view[[0, 2]])
             centre = np.array([far[0], 0.0, far[1]]) * (np.abs(high - low).max() / 2 + margin)
             size = [0.9, 0.9, 0.02] if abs(far[1]) > abs(far[0]) else [0.02, 0.9, 0.9]
             centre[1] = low[1] + 0.45

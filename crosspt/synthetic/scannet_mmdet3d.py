@@ -64,6 +64,7 @@ from crosspt.fileio.scannet_classes import (MAX_NYU40_ID, NYU40_TO_DET_LABEL,
 from crosspt.fileio.synthetic_info import is_generated
 
 from .common import check_positive, generate_dataset, register
+from .exact_math import affine, transform
 from .room_planner import generate_scene
 from .scene_model import scene_name
 from .scene_points import sample_scene_points
@@ -156,7 +157,10 @@ def label_weight(train_labels: Sequence[np.ndarray], num_classes: int = 20) -> n
     if kept.sum() == 0:
         raise ValueError('label_weight: no point has a valid class (all ignore)')
     freq = kept / kept.sum()
-    return (np.float32(1.0) / np.log(np.float32(1.2) + freq)).astype(np.float32)
+    # ln on Python floats (numpy's float32 log loop depends on the CPU's AVX2 / AVX-512),
+    # rounded to float32 like mmdet3d's float32 np.log
+    logs = np.array([math.log(v) for v in (np.float32(1.2) + freq).tolist()], np.float32)
+    return (np.float32(1.0) / logs).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -191,7 +195,7 @@ def _check_matrix(matrix: np.ndarray, owner: str) -> np.ndarray:
 def align_points(xyz: np.ndarray, axis_align_matrix: np.ndarray) -> np.ndarray:
     """Stored (scan-frame) xyz (N, 3) -> aligned xyz (N, 3) float64: ``R @ p + t``."""
     m = _check_matrix(axis_align_matrix, 'align_points')
-    return np.asarray(xyz, np.float64) @ m[:3, :3].T + m[:3, 3]
+    return affine(xyz, m)
 
 
 def instance_boxes(aligned_xyz: np.ndarray, semantic: np.ndarray, instance: np.ndarray,
@@ -385,7 +389,7 @@ def generate_synthetic_scannet_mmdet3d(data_root: PathLike, num_scenes: int = 12
                 world, rgb, semantic, instance = sample_scene_points(scene, num_points, rng)
                 matrix = synthetic_axis_align_matrix(seed, i)
                 # stored = R^T (world - t), so that R @ stored + t = world
-                stored = (world.astype(np.float64) - matrix[:3, 3]) @ matrix[:3, :3]
+                stored = transform(world.astype(np.float64) - matrix[:3, 3], matrix[:3, :3].T)
                 info = write_scannet_mmdet3d_scene(tmp, scene.name, stored, rgb, semantic,
                                                    instance, matrix)
                 infos.append(info)

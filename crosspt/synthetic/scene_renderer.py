@@ -21,6 +21,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 
 from .cameras import DEFAULT_DEPTH_SIZE, check_size
+from .exact_math import affine, rigid_inverse
 from .scene_model import FLOOR, WALL, Primitive, Scene
 from .shading import primitive_table, shade, surface_albedo, surface_normals, to_uint8
 
@@ -62,7 +63,7 @@ def _screen_rect(prim: Primitive, world_to_cam: np.ndarray, intrinsic: np.ndarra
     h, w = size
     corners = np.array([[x, y, z] for x in (prim.lo[0], prim.hi[0])
                         for y in (prim.lo[1], prim.hi[1]) for z in (prim.lo[2], prim.hi[2])])
-    cam = corners @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]
+    cam = affine(corners, world_to_cam)
     z = cam[:, 2]
     front = z > _NEAR
     if not front.any():
@@ -193,7 +194,7 @@ def _cast(scene: Scene, pose: np.ndarray, intrinsic: np.ndarray, size: Tuple[int
         t_best = np.full(size, np.inf)
         prim_best = np.full(size, -1, np.int32)
         face_best = np.zeros(size, np.int8)
-    world_to_cam = np.linalg.inv(pose)
+    world_to_cam = rigid_inverse(pose)
     k = np.asarray(intrinsic, np.float64)
     for index in range(first, len(scene.primitives)):
         prim = scene.primitives[index]
@@ -223,7 +224,8 @@ def render_frame(scene: Scene, pose: np.ndarray, intrinsic_depth: np.ndarray,
 
     Args:
         scene: from :func:`generate_scene`.
-        pose: 4x4 camera-to-world (finite).
+        pose: 4x4 rigid camera-to-world (finite; rotation and translation only, else
+            ValueError from :func:`crosspt.synthetic.exact_math.rigid_inverse`).
         intrinsic_depth: 3x3/4x4 depth intrinsics; ``depth_size`` (H_d, W_d).
         intrinsic_color, color_size: colour intrinsics and (H_c, W_c); both None = no
             colour image.

@@ -9,12 +9,13 @@ from typing import Dict
 
 import numpy as np
 
+from .exact_math import atan2, row_dot, row_norm, vector_norm
 from .scene_model import TEXTURES, Scene
 
 # two directional lights (unit vector towards the light, strength) and ambient, chosen so
 # that the four wall orientations get clearly different brightness (+x 0.35, -y 0.43,
 # +y 0.51, -x 0.59; floor 0.84)
-_LIGHTS = tuple((np.array(v) / np.linalg.norm(v), w) for v, w in
+_LIGHTS = tuple((np.array(v) / vector_norm(v), w) for v, w in
                 (((0.111, 0.467, 0.877), 0.45), ((-0.829, -0.371, 0.418), 0.35)))
 _AMBIENT = 0.3
 
@@ -49,7 +50,7 @@ def surface_normals(points: np.ndarray, prim: np.ndarray, face: np.ndarray,
     if side.any():
         centre = 0.5 * (table['lo'][prim[side], :2] + table['hi'][prim[side], :2])
         radial = points[side, :2] - centre
-        normals[side, :2] = radial / np.maximum(np.linalg.norm(radial, axis=1), 1e-12)[:, None]
+        normals[side, :2] = radial / np.maximum(row_norm(radial), 1e-12)[:, None]
     return normals
 
 
@@ -68,7 +69,7 @@ def surface_albedo(points: np.ndarray, face: np.ndarray, prim: np.ndarray,
         c = 0.5 * (table['lo'][ids, :2] + table['hi'][ids, :2])
         r = 0.5 * (table['hi'][ids, 0] - table['lo'][ids, 0])
         rel = points[cyl_side, :2] - c
-        s[cyl_side] = r * np.arctan2(rel[:, 1], rel[:, 0])
+        s[cyl_side] = r * atan2(rel[:, 1], rel[:, 0])
     kind = table['texture'][prim]
     pattern = np.zeros(len(points))
     two_pi = 2 * math.pi
@@ -100,7 +101,7 @@ def surface_albedo(points: np.ndarray, face: np.ndarray, prim: np.ndarray,
 def shade(albedo: np.ndarray, normals: np.ndarray) -> np.ndarray:
     light = np.full(len(normals), _AMBIENT)
     for direction, strength in _LIGHTS:
-        light += strength * np.maximum(normals @ direction, 0.0)
+        light += strength * np.maximum(row_dot(normals, direction), 0.0)
     return np.clip(albedo * light[:, None], 0.0, 1.0)
 
 

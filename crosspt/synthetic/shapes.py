@@ -5,11 +5,14 @@ Used by the TAP ShapeNet55 stand-in (:mod:`crosspt.synthetic.shapenet55`) and th
 downstream object stand-ins (:mod:`crosspt.synthetic.objects`).
 """
 import copy
+import math
 from typing import Callable, Dict, List, Tuple
 
 import numpy as np
 
 from crosspt.rendering.mesh_io import sample_triangles
+
+from .exact_math import row_norm, transform
 
 Mesh = Tuple[np.ndarray, np.ndarray]
 
@@ -32,7 +35,7 @@ def _axis_frame(axis: str) -> np.ndarray:
 
 
 def _place(vertices: np.ndarray, center, axis: str = 'y') -> np.ndarray:
-    return vertices @ _axis_frame(axis).T + np.asarray(center, dtype=np.float64)
+    return transform(vertices, _axis_frame(axis)) + np.asarray(center, dtype=np.float64)
 
 
 def box(center, size) -> Mesh:
@@ -227,8 +230,8 @@ def make_object(category: str, rng: np.random.Generator) -> Mesh:
                        f'{SYNTHETIC_CATEGORIES}')
     vertices, faces = merge(*BUILDERS[category](rng))
     yaw = rng.uniform(-0.25, 0.25)  # small random turn about the up axis
-    c, s = np.cos(yaw), np.sin(yaw)
-    vertices = vertices @ np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]).T
+    c, s = math.cos(yaw), math.sin(yaw)
+    vertices = transform(vertices, np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]))
     low, high = vertices.min(0), vertices.max(0)
     vertices = (vertices - (low + high) / 2) / (high - low).max()
     return vertices, faces
@@ -254,7 +257,7 @@ def sample_object(category: str, rng: np.random.Generator, num_points: int
     centres = np.stack([vertices[vert_prim == p].mean(0) for p in range(len(primitives))])
     tri = vertices[faces]
     cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    area = 0.5 * np.linalg.norm(cross, axis=1)
+    area = 0.5 * row_norm(cross)
     face, points = sample_triangles(tri, area, num_points, rng)
     normals = cross[face] / (2 * area[face])[:, None]
     prim = face_prim[face]

@@ -60,11 +60,9 @@ import pickle
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import torch
-
-from crosspt.ops.box_iou_rotated import bev_corners, bev_intersection_area
 
 from .common import check_positive, generate_dataset, register
+from .exact_math import convex_overlap_area, row_norm, transform
 from .room_planner import generate_scene
 from .scene_model import FLOOR, WALL, Scene
 from .scene_points import sample_scene_points
@@ -84,6 +82,9 @@ HFOV, VFOV = math.radians(62.0), math.radians(48.6)
 MAX_RANGE = 8.0
 MIN_FORWARD = 0.2           # metres: points closer to the camera plane are dropped
 LOW_CABINET, NIGHT_STAND_WIDTH = 1.2, 0.8
+#: corner signs of a footprint, counter-clockwise (``crosspt.ops.box_iou_rotated``'s order)
+_CORNER_SIGNS = ((0.5, 0.5), (-0.5, 0.5), (-0.5, -0.5), (0.5, -0.5))
+Footprint = List[Tuple[float, float]]
 
 __all__ = ['SUNRGBD_CLASSES', 'sunrgbd_class', 'object_yaws', 'depth_frame',
            'in_frustum', 'sunrgbd_scan', 'write_sunrgbd_infos', 'sunrgbd_metainfo',
@@ -103,22 +104,21 @@ def sunrgbd_class(name: str, size: Sequence[float]) -> Optional[int]:
     return SUNRGBD_CLASSES.index(name) if name in SUNRGBD_CLASSES else None
 
 
-def _footprint(centre: np.ndarray, size: np.ndarray, yaw: float) -> torch.Tensor:
-    """(7,) float64 box of a footprint for the BEV ops (z and height unused)."""
-    return torch.tensor([centre[0], centre[1], 0.0, size[0], size[1], 1.0, yaw],
-                        dtype=torch.float64)
+def _footprint(centre: np.ndarray, size: np.ndarray, yaw: float) -> Footprint:
+    """Counter-clockwise corners (4 (x, y) Python floats) of the footprint of a box with
+    centre (>= 2,) and size (>= 2,) turned by ``yaw`` about its centre."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    cx, cy, dx, dy = float(centre[0]), float(centre[1]), float(size[0]), float(size[1])
+    return [((sx * dx) * c - (sy * dy) * s + cx, (sx * dx) * s + (sy * dy) * c + cy)
+            for sx, sy in _CORNER_SIGNS]
 
 
-def _yaw_fits(box: torch.Tensor, others: List[torch.Tensor], room: Tuple[float, float]
-              ) -> bool:
-    """The turned footprint stays in ``[0, Lx] x [0, Ly]`` and overlaps no other one."""
-    corners = bev_corners(box)                                          # (4, 2)
-    if (corners < 0).any() or (corners[:, 0] > room[0]).any() or \
-            (corners[:, 1] > room[1]).any():
+def _yaw_fits(box: Footprint, others: List[Footprint], room: Tuple[float, float]) -> bool:
+    """The turned footprint stays in ``[0, Lx] x [0, Ly]`` and overlaps no other one by
+    more than 1e-9 m^2."""
+    if any(x < 0 or y < 0 or x > room[0] or y > room[1] for x, y in box):
         return False
-    if not others:
-        return True
-    return bool((bev_intersection_area(box[None], torch.stack(others)) <= 1e-9).all())
+    return all(convex_overlap_area(box, other) <= 1e-9 for other in others)
 
 
 def object_yaws(scene: Scene, rng: np.random.Generator) -> Dict[int, float]:
@@ -144,7 +144,7 @@ def object_yaws(scene: Scene, rng: np.random.Generator) -> Dict[int, float]:
 def _rotate_z(xy: np.ndarray, angle: float) -> np.ndarray:
     """(N, 2) points turned counter-clockwise by ``angle`` about the origin."""
     c, s = math.cos(angle), math.sin(angle)
-    return xy @ np.array([[c, s], [-s, c]])
+    return transform(xy, np.array([[c, -s], [s, c]]))
 
 
 def _camera(scene: Scene, rng: np.random.Generator) -> Tuple[np.ndarray, float, float]:
@@ -176,7 +176,7 @@ def in_frustum(depth_xyz: np.ndarray, tilt: float) -> np.ndarray:
     safe = np.maximum(forward, MIN_FORWARD)
     return ((forward > MIN_FORWARD) & (np.abs(depth_xyz[:, 0]) < safe * math.tan(HFOV / 2))
             & (np.abs(up) < safe * math.tan(VFOV / 2))
-            & (np.linalg.norm(depth_xyz, axis=1) < MAX_RANGE))
+            & (row_norm(depth_xyz) < MAX_RANGE))
 
 
 def _wrap(angle: float) -> float:
