@@ -37,7 +37,11 @@ def retrieval_topk(point_feats: Tensor, pixel_feats: Tensor,
         ``clamp(k - g, 0, e + 1) / (e + 1)``.  Constant features therefore score exactly
         ``k / K`` (chance), never an accidental 0 or 1.
     """
-    greater, equal = _rank_counts(point_feats, pixel_feats)
+    return _topk_from_counts(*_rank_counts(point_feats, pixel_feats), topk)
+
+
+def _topk_from_counts(greater: Tensor, equal: Tensor, topk: Sequence[int]) -> Dict[int, float]:
+    """:func:`retrieval_topk` from the per-point counts (K,) of :func:`_rank_counts`."""
     out = {}
     for k in topk:
         if k < 1:
@@ -52,8 +56,12 @@ def retrieval_auc(point_feats: Tensor, pixel_feats: Tensor) -> float:
     pixel, ties counted half (point_feats, pixel_feats: (K, D), row a = one pair).
     Chance, and constant features, give exactly 0.5; one pair (K = 1) has no other pixel
     to rank and is scored 0.5 too."""
-    greater, equal = _rank_counts(point_feats, pixel_feats)
-    others = len(point_feats) - 1
+    return _auc_from_counts(*_rank_counts(point_feats, pixel_feats))
+
+
+def _auc_from_counts(greater: Tensor, equal: Tensor) -> float:
+    """:func:`retrieval_auc` from the per-point counts (K,) of :func:`_rank_counts`."""
+    others = len(greater) - 1
     if others == 0:
         return 0.5
     below = others - greater - (equal - 1)                                 # (K,)
@@ -68,7 +76,8 @@ def _rank_counts(point_feats: Tensor, pixel_feats: Tensor) -> Tuple[Tensor, Tens
                          f'both be (K, D) with K >= 1, got {tuple(point_feats.shape)} and '
                          f'{tuple(pixel_feats.shape)}')
     if not (torch.isfinite(point_feats).all() and torch.isfinite(pixel_feats).all()):
-        raise ValueError('point -> pixel retrieval: point_feats and pixel_feats contain NaN or inf')
+        raise ValueError('point -> pixel retrieval: point_feats and pixel_feats contain '
+                         'NaN or inf')
     sim = point_feats.double() @ pixel_feats.double().t()                  # (K, K)
     own = sim.diagonal().unsqueeze(1)                                      # (K, 1)
     greater = (sim > own).sum(dim=1).double()                              # (K,)
@@ -106,10 +115,11 @@ class PPKTRetrievalMetric(BaseMetric):
         for sample in data_samples:
             point = _field(sample, 'pair_point_feats').float().cpu()
             pixel = _field(sample, 'pair_pixel_feats').float().cpu()
-            hits = retrieval_topk(point, pixel, self.topk)
+            counts = _rank_counts(point, pixel)      # one (K, K) similarity per frame
+            hits = _topk_from_counts(*counts, self.topk)
             num = len(point)
             result = {'retrieval_num_pairs': float(num),
-                      'retrieval_auc': retrieval_auc(point, pixel)}
+                      'retrieval_auc': _auc_from_counts(*counts)}
             for k, value in hits.items():
                 name = 'retrieval_top1' if k == 1 else f'retrieval_top{k}'
                 chance = 'retrieval_chance' if k == 1 else f'retrieval_top{k}_chance'
