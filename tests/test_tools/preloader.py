@@ -2,8 +2,9 @@
 
 ``python tests/test_tools/preloader.py SOCKET`` imports the third-party libraries every
 tool needs (torch, mmengine, mmcv, scipy, mmdet3d where installed, and what runs import
-lazily; nothing of crosspt or the repository), listens on the Unix socket SOCKET and prints ``ready``; it ends when its stdin closes (the
-test worker that started it ended, however it ended).
+lazily; nothing of crosspt or the repository), listens on the Unix socket SOCKET and
+prints ``ready``; it ends when its stdin closes (the test worker that started it ended,
+however it ended).
 
 Protocol (AF_UNIX, SOCK_SEQPACKET, so each message arrives whole): a job is one message,
 JSON ``{"argv": [script, ...], "env": {...}, "cwd": ...}``, carrying three file

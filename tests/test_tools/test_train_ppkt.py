@@ -135,7 +135,8 @@ def test_ppnce_falls_below_chance(ppkt_run):
     first = sum(v for _, v in losses[:3]) / 3
     last = sum(v for _, v in losses[-5:]) / 5
     assert first > chance, (first, chance)
-    assert last < chance and last < first - 0.5, f'PPNCE {first:.2f} -> {last:.2f}, ln K = {chance:.2f}'
+    assert last < chance and last < first - 0.5, \
+        f'PPNCE {first:.2f} -> {last:.2f}, ln K = {chance:.2f}'
     acc = scalars(work_dir, 'pair_acc')
     assert sum(v for _, v in acc[-5:]) / 5 > 2 / NUM_PAIRS   # retrieval above chance
     # validation on the held-out room (scene0003_00): retrieval among K pairs per frame

@@ -14,7 +14,8 @@ of third-party imports are shared. Tools that launch tools (tools/benchmarks/tra
 scene_transfer.py, scene_gain.py) and tools/dist_train.sh / dist_test.sh (each process)
 read ``CROSSPT_PYTHON`` (crosspt.utils.python_command), which points them at
 tests/test_tools/preloaded_python.py: their launches become pre-loader jobs too; scripts
-that take their interpreter from ``PYTHON`` get :func:`python_program`. ``CROSSPT_TESTS_NO_PRELOAD=1`` runs every command as a plain subprocess instead.
+that take their interpreter from ``PYTHON`` get :func:`python_program`.
+``CROSSPT_TESTS_NO_PRELOAD=1`` runs every command as a plain subprocess instead.
 Anything else (bash launchers, other executables) is a subprocess.
 """
 import atexit
