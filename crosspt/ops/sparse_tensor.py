@@ -299,4 +299,10 @@ def downsample_coords(coords: Tensor, new_stride: int) -> Tensor:
     """Unique ``floor(c / new_stride) * new_stride`` of (N, 4) coords (batch kept), sorted."""
     out = coords.clone()
     out[:, 1:] = torch.div(coords[:, 1:], new_stride, rounding_mode='floor') * new_stride
-    return torch.unique(out, dim=0)
+    # unique of the order-preserving int64 keys: on CPU ``torch.unique(out, dim=0)`` compares
+    # rows one by one (about 0.15 s for 80k rows); sorting keys is ~20x faster
+    _, inverse = torch.unique(hash_coords(out), return_inverse=True)
+    first = torch.full((int(inverse.max()) + 1 if len(inverse) else 0, ), len(out),
+                       dtype=torch.int64, device=out.device)
+    first.scatter_reduce_(0, inverse, torch.arange(len(out), device=out.device), reduce='amin')
+    return out[first]

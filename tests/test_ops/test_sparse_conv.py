@@ -139,6 +139,21 @@ def test_strided_conv_matches_dense(kernel_size, in_stride):
     torch.testing.assert_close(feats.grad, feats_d.grad)
 
 
+@pytest.mark.parametrize('new_stride', [2, 3, 8])
+def test_downsample_coords_equals_row_unique(new_stride):
+    """Sorted unique rows of floor(c / s) * s (negative coordinates floor down), as
+    ``torch.unique(dim=0)`` gives them; an empty input gives (0, 4)."""
+    gen = torch.Generator().manual_seed(5)
+    coords = torch.cat([torch.randint(0, 3, (4000, 1), generator=gen),
+                        torch.randint(-40, 40, (4000, 3), generator=gen)], 1)
+    coords = coords[torch.randperm(len(coords), generator=gen)]
+    expect = coords.clone()
+    expect[:, 1:] = torch.div(coords[:, 1:], new_stride, rounding_mode='floor') * new_stride
+    expect = torch.unique(expect, dim=0)
+    assert torch.equal(sparse_tensor.downsample_coords(coords, new_stride), expect)
+    assert sparse_tensor.downsample_coords(coords[:0], new_stride).shape == (0, 4)
+
+
 @pytest.mark.parametrize('kernel_size', [2, 3])
 def test_transposed_restores_coords_and_matches_dense(kernel_size):
     size, batch, c_in, c_out = 8, 2, 3, 2

@@ -38,18 +38,32 @@ def shared_pca_rgb(teacher: np.ndarray, student: np.ndarray
     if teacher.ndim != 2 or student.ndim != 2 or teacher.shape[1] != student.shape[1]:
         raise ValueError(f'shared_pca_rgb: teacher and student must be (N, D) with the same '
                          f'D, got {teacher.shape} and {student.shape}')
-    both = np.concatenate([teacher, student]).astype(np.float64)
-    if len(both) < 2:
+    n = len(teacher) + len(student)
+    if n < 2:
         raise ValueError('shared_pca_rgb: need at least 2 feature vectors in total')
-    centred = both - both.mean(axis=0)
-    _, vecs = np.linalg.eigh(centred.T @ centred)                  # ascending eigenvalues
-    comps = np.zeros((both.shape[1], 3))
+    # float64 sums over row blocks: the same mean, scatter and projection as on the
+    # concatenated float64 copy, without materialising it (a frame is ~1e5 x 128)
+    mean = (teacher.sum(0, dtype=np.float64) + student.sum(0, dtype=np.float64)) / n
+    scatter = np.zeros((len(mean), len(mean)))
+    for block in _row_blocks(teacher, student):
+        centred = block - mean
+        scatter += centred.T @ centred
+    _, vecs = np.linalg.eigh(scatter)                              # ascending eigenvalues
+    comps = np.zeros((len(mean), 3))
     top = vecs[:, ::-1][:, :3]
     comps[:, :top.shape[1]] = top
-    proj = centred @ comps                                                   # (N, 3)
+    proj = np.concatenate([(block - mean) @ comps
+                           for block in _row_blocks(teacher, student)])      # (N, 3)
     lo, hi = proj.min(axis=0), proj.max(axis=0)
     rgb = (proj - lo) / np.where(hi > lo, hi - lo, 1.0)
     return rgb[:len(teacher)], rgb[len(teacher):]
+
+
+def _row_blocks(*arrays: np.ndarray, rows: int = 8192):
+    """float64 copies of consecutive row blocks of each array, in order."""
+    for array in arrays:
+        for start in range(0, len(array), rows):
+            yield array[start:start + rows].astype(np.float64)
 
 
 def compose_pca_panels(img: np.ndarray, teacher_map: np.ndarray, pixels: np.ndarray,
