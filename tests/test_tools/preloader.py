@@ -25,6 +25,7 @@ import select
 import signal
 import socket
 import sys
+import time
 import traceback
 
 import mmcv.ops  # noqa: F401
@@ -92,8 +93,22 @@ def handle(conn: socket.socket) -> None:
     for fd in fds:
         os.close(fd)
     conn.send(json.dumps(dict(pid=pid)).encode())
+    start = time.monotonic()
     _, status = os.waitpid(pid, 0)
-    conn.send(json.dumps(dict(code=os.waitstatus_to_exitcode(status))).encode())
+    code = os.waitstatus_to_exitcode(status)
+    log_job(job, code, time.monotonic() - start)
+    conn.send(json.dumps(dict(code=code)).encode())
+
+
+def log_job(job: dict, code: int, seconds: float) -> None:
+    """With ``CROSSPT_TESTS_JOB_LOG=FILE`` in the job's environment, append one JSON line
+    (the test, argv, exit code, wall seconds) to FILE: where the suite's time goes."""
+    path = job['env'].get('CROSSPT_TESTS_JOB_LOG')
+    if path:
+        record = dict(test=job['env'].get('PYTEST_CURRENT_TEST', ''), argv=job['argv'],
+                      code=code, seconds=round(seconds, 2))
+        with open(path, 'a') as log:
+            log.write(json.dumps(record) + '\n')
 
 
 def serve(path: str) -> None:
