@@ -28,7 +28,7 @@ from test_command_coverage import block_commands
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / 'tests' / 'test_tools'))
 from test_pretrain_gain_tool import tiny_options  # noqa: E402
-from tool_runner import run  # noqa: E402
+from tool_runner import WEIGHTS_ONLY, run  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -92,7 +92,8 @@ def iter_schedule(iters: int, warm: int) -> List[str]:
     return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
             f'param_scheduler.0.end={warm}', f'param_scheduler.1.begin={warm}',
             f'param_scheduler.1.T_max={iters - warm}', f'param_scheduler.1.end={iters}',
-            f'default_hooks.checkpoint.interval={iters}', 'default_hooks.logger.interval=1']
+            f'default_hooks.checkpoint.interval={iters}', 'default_hooks.logger.interval=1',
+            WEIGHTS_ONLY]
 
 
 def scalars(work_dir: Path) -> List[dict]:

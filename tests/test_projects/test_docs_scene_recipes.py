@@ -34,7 +34,7 @@ pytest.importorskip('mmdet3d.models')
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'test_tools'))
 from test_scene_benchmarks import save_backbone  # noqa: E402
-from tool_runner import REPO, one_rank_world, run  # noqa: E402
+from tool_runner import REPO, WEIGHTS_ONLY, one_rank_world, run  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -153,7 +153,7 @@ def example_trained(root, ppkt_checkpoints) -> str:
     patches, the stock batch of 16: one iteration), then validation."""
     env, argv = page_command(EXAMPLE_PAGE, 'tools/train.py', EXAMPLE)
     assert env == {'CROSSPT_PRETRAINED': ppkt_checkpoints[0]} and argv[1:] == [EXAMPLE]
-    return launch(root, argv, ['train_cfg.max_epochs=1', *NO_WORKERS], env)
+    return launch(root, argv, ['train_cfg.max_epochs=1', WEIGHTS_ONLY, *NO_WORKERS], env)
 
 
 def test_worked_example_trains_and_tests_on_data_scannet(root, example_trained):
@@ -213,7 +213,7 @@ def test_srunet34_ft_scannet_seg_one_rank(root, ppkt_checkpoints):
     assert env == {'CROSSPT_PRETRAINED': ppkt_checkpoints[1]}
     argv, procs, world = one_rank(argv)
     assert procs == 4
-    out = launch(root, argv, [*iterations(1), *NO_WORKERS], {**env, **world})
+    out = launch(root, argv, [*iterations(1), WEIGHTS_ONLY, *NO_WORKERS], {**env, **world})
     assert key_report(env['CROSSPT_PRETRAINED'], 'SRUNetSegBackbone', SRUNET_TENSORS) in out
     assert 'Iter(train) [1/1]' in out, out[-3000:]
     assert 0.0 <= logged(out, 'miou') <= 1.0

@@ -29,7 +29,7 @@ import projects.crosspt_mmdet3d.crosspt_mmdet3d  # noqa: E402,F401  (registers)
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / 'tests' / 'test_tools'))
-from tool_runner import run  # noqa: E402
+from tool_runner import WEIGHTS_ONLY, run  # noqa: E402
 CLASSES = ('ceiling', 'floor', 'wall', 'beam', 'column', 'window', 'door', 'table', 'chair',
            'sofa', 'bookcase', 'board', 'clutter')
 FURNITURE = {'table': 0, 'chair': 1, 'sofa': 2, 'bookcase': 3, 'board': 4}
@@ -194,7 +194,8 @@ def test_twin_trains_and_reports_area5_miou(tmp_path):
     root = tmp_path / 'rooms'
     options = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
                'param_scheduler.0.T_max=2', 'param_scheduler.0.end=2',
-               'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1']
+               'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
+               WEIGHTS_ONLY]
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         options += [f'{loader}.dataset.data_root={root}/', f'{loader}.num_workers=0']
         options += [f'{loader}.dataset.auto_generate.{k}={v}' for k, v in small.items()]

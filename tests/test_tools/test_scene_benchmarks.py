@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tool_runner import run
+from tool_runner import WEIGHTS_ONLY, run
 
 pytest.importorskip('mmdet3d.models')
 
@@ -46,7 +46,8 @@ def data_options(*loaders: str, seg: bool) -> list:
 def short_schedule(iters: int) -> list:
     return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
             f'param_scheduler.0.T_max={iters}', f'param_scheduler.0.end={iters}',
-            f'default_hooks.checkpoint.interval={iters}', 'default_hooks.logger.interval=1']
+            f'default_hooks.checkpoint.interval={iters}', 'default_hooks.logger.interval=1',
+            WEIGHTS_ONLY]
 
 
 def save_backbone(config: str, path: Path, key: str = 'backbone') -> Path:
