@@ -25,6 +25,8 @@ import sys
 from pathlib import Path
 from typing import Iterator, List, Optional
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 #: top-level packages the child interpreter cannot import
 HIDDEN = ('mmdet3d', 'mmdet', 'crosspt_mmdet3d')
@@ -85,6 +87,7 @@ def error_chain(err: BaseException) -> List[BaseException]:
 
 def check_config(path: str) -> Optional[str]:
     """None if ``path`` loads, resolves and builds its model without mmdet3d, else why."""
+    import torch
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
 
@@ -99,7 +102,9 @@ def check_config(path: str) -> Optional[str]:
         model = cfg.model
         if isinstance(model.get('teacher'), dict):   # no teacher checkpoint file needed
             model.teacher.update(checkpoint=None, prefix=None, allow_random_init=True)
-        with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'crosspt')):
+        # on the meta device: every constructor runs, no weight is allocated or drawn
+        with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'crosspt')), \
+                torch.device('meta'):
             MODELS.build(model)
     except Exception as err:   # reported to the parent test, which names the config
         return ' <- '.join(f'{type(e).__name__}: {e}' for e in error_chain(err))
@@ -121,25 +126,34 @@ def core_configs() -> List[str]:
                   if '__pycache__' not in p.parts)
 
 
-def test_every_core_config_builds_without_mmdet3d():
-    configs = core_configs()
-    assert len(configs) >= 80, configs
+#: a project config: its custom_imports need mmdet3d
+PROJECT = 'projects/crosspt_mmdet3d/configs/ppkt/srunet34_scratch_scannet-seg_synthetic.py'
+
+
+@pytest.fixture(scope='module')
+def checked(tmp_path_factory) -> dict:
+    """config -> error (None: fine) for every core config, the project config and a
+    config naming mmdet3d types without custom_imports, all in one child interpreter."""
+    scoped = tmp_path_factory.mktemp('configs') / 'mmdet3d_type.py'
+    scoped.write_text("model = dict(type='EncoderDecoder3D',\n"
+                      "             backbone=dict(type='PointNet2SASSG'))\n")
+    configs = core_configs() + [PROJECT, str(scoped)]
     results = run_child(configs)
     assert [r['config'] for r in results] == configs
-    problems = [f"{r['config']}: {r['error']}" for r in results if r['error']]
+    return {'scoped': str(scoped), **{r['config']: r['error'] for r in results}}
+
+
+def test_every_core_config_builds_without_mmdet3d(checked):
+    configs = core_configs()
+    assert len(configs) >= 80, configs
+    problems = [f'{config}: {checked[config]}' for config in configs if checked[config]]
     assert not problems, '\n'.join(problems)
 
 
-def test_the_check_reports_a_config_that_needs_mmdet3d(tmp_path):
-    scoped = tmp_path / 'mmdet3d_type.py'   # an mmdet3d type, without custom_imports
-    scoped.write_text("model = dict(type='EncoderDecoder3D',\n"
-                      "             backbone=dict(type='PointNet2SASSG'))\n")
-    project = ('projects/crosspt_mmdet3d/configs/ppkt/'
-               'srunet34_scratch_scannet-seg_synthetic.py')
-    results = {r['config']: r['error'] for r in run_child([project, str(scoped)])}
-    assert 'ImportError' in results[project] and 'hidden' in results[project]
-    assert 'EncoderDecoder3D' in results[str(scoped)]
-    assert 'PointNet2SASSG' in results[str(scoped)]
+def test_the_check_reports_a_config_that_needs_mmdet3d(checked):
+    assert 'ImportError' in checked[PROJECT] and 'hidden' in checked[PROJECT]
+    scoped = checked[checked['scoped']]
+    assert 'EncoderDecoder3D' in scoped and 'PointNet2SASSG' in scoped
 
 
 if __name__ == '__main__':

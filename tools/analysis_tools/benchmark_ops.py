@@ -105,10 +105,10 @@ def matmul_gflops(repeats: int, size: int = 4096) -> float:
     return 2 * size ** 3 / seconds / 1e9
 
 
-def bench_tap(batch: int, repeats: int, config: str, with_cp: bool = False
-              ) -> Dict[str, float]:
+def bench_tap(batch: int, repeats: int, config: str, with_cp: bool = False,
+              matmul_size: int = 4096) -> Dict[str, float]:
     """One TAP training step (forward, backward, AdamW) on random clouds and views,
-    alternated with a 4096^3 fp32 matmul in one process (minimum of ``repeats`` each, so
+    alternated with a ``matmul_size``^3 fp32 matmul in one process (minimum of ``repeats`` each, so
     load changes hit both alike); ``with_cp`` recomputes the backbone stages and the
     photograph blocks in backward.  GFLOP from torch.utils.flop_counter (2 per
     multiply-add, forward and backward)."""
@@ -149,9 +149,9 @@ def bench_tap(batch: int, repeats: int, config: str, with_cp: bool = False
     with counter:
         step()
     flops = counter.get_total_flops()
-    a, b = torch.randn(4096, 4096), torch.randn(4096, 4096)
+    a, b = torch.randn(matmul_size, matmul_size), torch.randn(matmul_size, matmul_size)
     seconds = alternate({'tap': step, 'matmul': lambda: a @ b}, repeats)
-    matmul = 2 * 4096 ** 3 / seconds['matmul'] / 1e9
+    matmul = 2 * matmul_size ** 3 / seconds['matmul'] / 1e9
     gflops = flops / seconds['tap'] / 1e9
     return dict(seconds=seconds['tap'], samples_per_s=batch / seconds['tap'],
                 gflop=flops / 1e9, gflops=gflops, matmul_gflops=matmul,

@@ -239,7 +239,8 @@ class StandardTransformer(BaseModule):
         self.cls_pos = nn.Parameter(torch.randn(1, 1, embed_dims))
         self.pos_embed = nn.Sequential(
             nn.Linear(3, 128), nn.GELU(), nn.Linear(128, embed_dims))
-        rates = [r.item() for r in torch.linspace(0, drop_path_rate, depth)]
+        # linspace(0, rate, depth) in Python floats (no tensor: builds on the meta device)
+        rates = [drop_path_rate * i / (depth - 1) if depth > 1 else 0.0 for i in range(depth)]
         self.blocks = TransformerBlocks(embed_dims, depth, num_heads, mlp_ratio, qkv_bias,
                                         rates)
         self.norm = nn.LayerNorm(embed_dims)
