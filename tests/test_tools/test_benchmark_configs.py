@@ -1,11 +1,13 @@
 """Issue 3 end to end (TAP learns with every backbone: test_tap_backbones_learn.py):
 every benchmark config loads a pre-trained backbone (and refuses a checkpoint
 whose keys do not match); one embedded-data config per backbone family fine-tunes through
-tools/train.py and evaluates through tools/test.py (both PointMLP ones with --tta), which
-covers each data set format (ModelNet40, ScanObjectNN, few-shot, ShapeNetPart) and the
-part segmentor; every other embedded-data config (and the other ScanObjectNN variants)
+tools/train.py and evaluates through tools/test.py (PointMLP ShapeNetPart with --tta),
+which covers each data set format (ModelNet40, ScanObjectNN, few-shot, ShapeNetPart) and
+the part segmentor; every other embedded-data config (and the other ScanObjectNN variants)
 runs one training step and one validation batch in process, with its own pipeline,
-optimizer and metric.
+optimizer and metric.  PointMLP on ModelNet40 is trained, tested and tested with --tta
+through the tools by tests/test_docs/test_docs_recipes.py (the recipe config, same data
+set class), and fine-tunes from a published TAP backbone there (ScanObjectNN recipe).
 
 The runs shrink data and schedule with --cfg-options only; the synthetic data is cached
 under ``data/test_cache/`` (deterministic).
@@ -37,11 +39,11 @@ BENCHMARKS = sorted(Path(p).name for p in glob.glob(str(REPO / 'configs/tap/benc
 SYNTHETIC = [name for name in BENCHMARKS if name.endswith('_synthetic.py')]
 CACHE = REPO / 'data' / 'test_cache'
 # end to end through tools/train.py and tools/test.py: one config per backbone family and
-# each data set format at least once; the PointMLP ones also with --tta (classification
-# and part segmentation).  The other embedded-data configs differ from these only in the
-# data set or backbone: test_benchmark_config_steps_in_process runs them.
+# each data set format at least once (PointMLP classification: test_docs_recipes.py); part
+# segmentation also with --tta.  The other embedded-data configs differ from these only in
+# the data set or backbone: test_benchmark_config_steps_in_process runs them.
 END_TO_END = (
-    'pointmlp_ft_modelnet40_synthetic.py', 'pointmlp_ft_shapenetpart_synthetic.py',
+    'pointmlp_ft_shapenetpart_synthetic.py',
     'pointnet2_ft_scanobjectnn-pb-t50-rs_synthetic.py',
     'dgcnn_fewshot-5way10shot_modelnet40_synthetic.py',
     'transformer_ft_modelnet40_synthetic.py')
@@ -160,13 +162,9 @@ def test_embedded_benchmark_fine_tunes_and_tests(config_name, tmp_path, tap_back
     test_dir = tmp_path / 'test'
     options = short_finetune_options(config_name, test_dir)
     extra = []
-    if config_name in ('pointmlp_ft_modelnet40_synthetic.py',
-                       'pointmlp_ft_shapenetpart_synthetic.py'):
+    if config_name == 'pointmlp_ft_shapenetpart_synthetic.py':
         extra = ['--tta']
-        if 'modelnet' in config_name:
-            options += ['tta_pipeline.3.num_votes=2']
-        else:
-            options += ['tta_pipeline.2.num_votes=2', 'model.refine=False']
+        options += ['tta_pipeline.2.num_votes=2', 'model.refine=False']
     output = run([sys.executable, 'tools/test.py', config, str(ckpt), *extra, *options],
                  env=env)
     assert re.search(re.escape(metric) + r': \d', output), output[-2000:]

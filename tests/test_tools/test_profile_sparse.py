@@ -81,7 +81,7 @@ def has_backward_ancestor(event) -> bool:
 def test_labels_in_forward_and_backward_and_parts_sum_to_the_step():
     torch.set_num_threads(1)
     model = ps.build_backbone()
-    st = ps.surface_voxels(4000, seed=1)
+    st = ps.surface_voxels(1500, seed=1)
     counter = ps.GemmFlopCounter(model)                   # warm-up: the whole model's count
     with FlopCounterMode(display=False) as torch_count:
         ps.train_step(model, st.coords, st.feats)
@@ -112,7 +112,7 @@ def test_aten_part_names():
 
 
 def test_documented_command_at_tiny_sizes():
-    cmd = DOC_COMMAND.replace('--voxels 20000 80000 200000', '--voxels 2500 --repeats 1')
+    cmd = DOC_COMMAND.replace('--voxels 20000 80000 200000', '--voxels 1000 --repeats 1')
     assert cmd != DOC_COMMAND
     doc = (REPO / 'docs' / 'methods' / 'benchmarks.md').read_text(encoding='utf-8')
     assert f'`{DOC_COMMAND}`' in doc
@@ -120,7 +120,7 @@ def test_documented_command_at_tiny_sizes():
     assert re.search(r'load average [\d.]+ [\d.]+ [\d.]+ at the start', output)
     assert re.search(r'load average [\d.]+ [\d.]+ [\d.]+ at the end', output)
     lines = output.splitlines()
-    start = lines.index('| part | 2.5k s | % |')
+    start = lines.index('| part | 1k s | % |')
     table = {line.split('|')[1].strip(): [c.strip() for c in line.strip('|').split('|')[1:]]
              for line in lines[start + 2:] if line.startswith('| ')}
     parts = ps.PARTS + ['untraced']
