@@ -1,12 +1,13 @@
 """Run a function on N CPU processes joined in a gloo process group (loopback TCP).
 
-``run_ranks(fn, args)`` spawns ``world_size`` processes; each sets torchrun's ``RANK``,
+``run_ranks(fn, args)`` forks ``world_size`` processes; each sets torchrun's ``RANK``,
 ``LOCAL_RANK`` and ``WORLD_SIZE``, initialises ``torch.distributed`` (gloo,
-``tcp://127.0.0.1:<free port>``, short timeouts), calls ``fn(rank, *args)`` and returns
-its result (tensors, lists and dicts of them) to the caller.  A worker's exception fails
-the caller with the worker's traceback; a run that exceeds ``timeout`` seconds is killed
-and fails.  ``fn`` must be a module-level function (the spawned processes import its
-module).
+``tcp://127.0.0.1:<free port>``, short timeouts), calls ``fn(rank, *args)`` with one
+compute thread and returns its result (tensors, lists and dicts of them) to the caller.
+A worker's exception fails the caller with the worker's traceback; a run that exceeds
+``timeout`` seconds is killed and fails.  Forked, the ranks inherit the test's imports
+(spawned, each re-imported torch, mmengine and crosspt: 3-5 s a test); ``fn`` must still
+be a module-level function (``torch.multiprocessing`` pickles it by name).
 """
 import os
 import socket
@@ -47,7 +48,7 @@ def run_ranks(fn: Callable, args: Sequence = (), world_size: int = 2, timeout: f
         ctx = mp.start_processes(
             _entry, args=(fn, world_size, free_port(), out_dir, tuple(args),
                           collective_timeout),
-            nprocs=world_size, join=False, start_method='spawn')
+            nprocs=world_size, join=False, start_method='fork')
         deadline = time.monotonic() + timeout
         try:
             while not ctx.join(timeout=0.5):

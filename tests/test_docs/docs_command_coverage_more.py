@@ -86,13 +86,13 @@ COVERAGE = {
     ('CROSSPT_PRETRAINED=work_dirs/ppkt_srunet34/iter_360.pth python tools/train.py '
      'projects/crosspt_mmdet3d/configs/ppkt/srunet34_ft_scannet-seg_synthetic.py'):
         Entry(SCENE + 'test_srunet_segmentation_trains_and_tests_from_ppkt', 'overrides',
-              ('CROSSPT_PRETRAINED a saved SR-UNet34 student, cached 4 + 2 rooms, 2 '
-               'iterations of batch 1')),
+              ('CROSSPT_PRETRAINED a saved SR-UNet34 student, cached 4 + 2 rooms, 1 '
+               'iteration of batch 1')),
     ('python tools/test.py projects/crosspt_mmdet3d/configs/ppkt/'
      'srunet34_ft_scannet-seg_synthetic.py work_dirs/'
      'srunet34_ft_scannet-seg_synthetic/iter_150.pth'):
         Entry(SCENE + 'test_srunet_segmentation_trains_and_tests_from_ppkt', 'overrides',
-              "the 2-iteration run's checkpoint, cached rooms"),
+              "the 1-iteration run's checkpoint, cached rooms"),
     ('python tools/train.py projects/crosspt_mmdet3d/configs/tap/'
      '3detr_scratch_sunrgbd-det_synthetic.py'):
         Entry(SUN + 'test_docs_twin_command_trains_and_reports_indoor_metric', 'overrides',

@@ -117,7 +117,7 @@ def test_srunet_segmentation_trains_and_tests_from_ppkt(scenes, ppkt_checkpoint,
     out = run([sys.executable, 'tools/train.py', SEG_SRUNET, '--work-dir', str(tmp_path),
                '--cfg-options', *data_options('train_dataloader', 'val_dataloader',
                                               'test_dataloader', seg=False),
-               'train_dataloader.batch_size=1', *short_schedule(2)],
+               'train_dataloader.batch_size=1', *short_schedule(1)],
               env=dict(CROSSPT_PRETRAINED=str(ppkt_checkpoint)))
     # the whole-scene protocol ran (the config tools/train.py dumped): every scene once,
     # PointContrast's augmentations, no patch sampling
@@ -132,7 +132,7 @@ def test_srunet_segmentation_trains_and_tests_from_ppkt(scenes, ppkt_checkpoint,
     assert_every_tensor_loaded(out)
     miou = metric(out, 'miou')
     assert 0.0 <= miou <= 1.0
-    checkpoint = tmp_path / 'iter_2.pth'
+    checkpoint = tmp_path / 'iter_1.pth'
     assert checkpoint.is_file()
     out = run([sys.executable, 'tools/test.py', SEG_SRUNET, str(checkpoint), '--work-dir',
                str(tmp_path / 'test'), '--cfg-options',
