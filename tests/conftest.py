@@ -11,8 +11,9 @@
 - After collection the imported objects are frozen out of garbage collection
   (``gc.freeze``), as the tools' pre-loader does (tests/test_tools/preloader.py).
 - Files holding end-to-end runs (``@pytest.mark.slow``) are collected first, the longest
-  of them (LONGEST_FIRST, from ``--durations`` of a 2-worker run) leading, so that the
-  workers start on the long files and the short ones fill in at the end.
+  of them (LONGEST_FIRST, from ``--durations`` of 2-worker runs) leading, and the workers
+  take the files in that order (pytest-xdist's re-sorting by test count is turned off), so
+  that they start on the long files and the short ones fill in at the end.
 """
 import gc
 import os
@@ -26,12 +27,24 @@ if os.environ.get('PYTEST_XDIST_WORKER'):
     os.environ['OMP_NUM_THREADS'] = '1'
 
 
-# the longest files, from a 2-worker run's --durations (2026-12-03)
-LONGEST_FIRST = ('test_docs_benchmark_commands.py', 'test_train_ppkt.py',
-                 'test_scene_benchmarks.py',
+# the longest files, longest first, from 2-worker runs' --durations (2026-12-03)
+LONGEST_FIRST = ('test_train_ppkt.py', 'test_docs_benchmark_commands.py',
                  'test_docs_recipes.py', 'test_benchmark_configs.py',
+                 'test_scene_benchmarks.py', 'test_train_tap.py',
                  'test_docs_scene_recipes.py', 'test_official_weights_e2e.py',
-                 'test_train_tap.py')
+                 'test_resume_exact.py', 'test_linear_probe_tool.py',
+                 'test_tap_backbones_learn.py', 'test_docs_commands_run.py',
+                 'test_docs_data_commands.py', 'test_tap_learning.py', 'test_preflight.py',
+                 'test_classifier.py')
+
+
+def pytest_configure(config) -> None:
+    """pytest-xdist (3.x) re-sorts the files of ``--dist loadfile`` by their number of
+    tests unless told not to, which would start the many-test unit files first and leave
+    the long end-to-end files for the end; keep the order of
+    :func:`pytest_collection_modifyitems`."""
+    if hasattr(config.option, 'loadscopereorder'):
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_finish(session) -> None:
