@@ -41,7 +41,7 @@ def small_run_options(work_dir: Path, max_epochs: int) -> list:
             f'train_cfg.max_epochs={max_epochs}', 'train_cfg.val_interval=100',
             'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=1',
             'default_hooks.checkpoint.max_keep_ckpts=10',
-            'custom_hooks.0.interval=6', 'randomness.seed=0']
+            'custom_hooks.0.interval=4', 'randomness.seed=0']
 
 
 def run_losses(scalars: Path) -> list:
@@ -58,26 +58,26 @@ def train_losses(work_dir: Path) -> list:
 
 @pytest.fixture(scope='module')
 def first_run(tmp_path_factory):
-    """Train 6 epochs (24 iterations) in one process, "interrupted" after epoch 3 (the
+    """Train 4 epochs (16 iterations) in one process, "interrupted" after epoch 2 (the
     schedules do not depend on ``max_epochs``) and resumed with ``--resume`` without a
     path (the work dir's latest checkpoint).  Returns the work dir and both outputs."""
     work_dir = tmp_path_factory.mktemp('tap_single')
-    output = run([sys.executable, 'tools/train.py', CONFIG, *small_run_options(work_dir, 3)])
+    output = run([sys.executable, 'tools/train.py', CONFIG, *small_run_options(work_dir, 2)])
     resumed = run([sys.executable, 'tools/train.py', CONFIG, '--resume',
-                   *small_run_options(work_dir, 6)])
+                   *small_run_options(work_dir, 4)])
     return work_dir, output, resumed
 
 
 def test_loss_falls_and_view_grids_are_written(first_run):
     work_dir, output, _ = first_run
     losses = train_losses(work_dir)
-    assert [it for it, _ in losses] == list(range(1, 6 * ITERS_PER_EPOCH + 1))
+    assert [it for it, _ in losses] == list(range(1, 4 * ITERS_PER_EPOCH + 1))
     first = sum(loss for _, loss in losses[:3]) / 3
     last = sum(loss for _, loss in losses[-3:]) / 3
     assert last < 0.75 * first, f'TAP loss did not fall clearly: {first:.3f} -> {last:.3f}'
     assert 'eta:' in output
     grids = sorted((work_dir / 'view_grids').glob('iter_*.png'))
-    assert [g.name for g in grids] == [f'iter_{i:06d}.png' for i in (6, 12, 18, 24)]
+    assert [g.name for g in grids] == [f'iter_{i:06d}.png' for i in (4, 8, 12, 16)]
     from PIL import Image
     image = Image.open(grids[-1])
     # 1 object x (GT row + prediction row) x 12 views
@@ -87,28 +87,28 @@ def test_loss_falls_and_view_grids_are_written(first_run):
 def test_resume_continues_from_saved_iteration(first_run):
     """The fixture's second run continued the first (its losses: the test above)."""
     work_dir, _, output = first_run
-    assert re.search(r'resumed epoch: 3, iter: 12', output), output[-3000:]
+    assert re.search(r'resumed epoch: 2, iter: 8', output), output[-3000:]
     runs = sorted(work_dir.glob('2*/vis_data/scalars.json'))
     assert len(runs) == 2
-    assert [it for it, _ in run_losses(runs[1])] == list(range(13, 25))
-    final = load_checkpoint_file(str(work_dir / 'epoch_6.pth'))
-    assert final['meta']['iter'] == 24 and final['meta']['epoch'] == 6
+    assert [it for it, _ in run_losses(runs[1])] == list(range(9, 17))
+    final = load_checkpoint_file(str(work_dir / 'epoch_4.pth'))
+    assert final['meta']['iter'] == 16 and final['meta']['epoch'] == 4
     steps = {int(s['step']) for s in final['optimizer']['state'].values()}
-    assert steps == {24}                     # AdamW state continued, not restarted
-    assert final['param_schedulers'][0]['_global_step'] == 24   # per-iteration warm-up
+    assert steps == {16}                     # AdamW state continued, not restarted
+    assert final['param_schedulers'][0]['_global_step'] == 16   # per-iteration warm-up
 
 
 def test_resume_from_an_explicit_checkpoint_path(first_run, tmp_path):
     """docs/pretraining.md's ``--resume work_dirs/pointmlp_synthetic/epoch_10.pth``: the
-    named checkpoint (the fixture's epoch_4.pth, not its latest, in another folder) is
+    named checkpoint (the fixture's epoch_3.pth, not its latest, in another folder) is
     the one resumed, into a new work dir, for one more epoch."""
     work_dir, _, _ = first_run
     output = run([sys.executable, 'tools/train.py', CONFIG, '--resume',
-                  str(work_dir / 'epoch_4.pth'), *small_run_options(tmp_path, 5)])
-    assert re.search(r'resumed epoch: 4, iter: 16', output), output[-3000:]
-    assert [it for it, _ in train_losses(tmp_path)] == list(range(17, 21))
-    final = load_checkpoint_file(str(tmp_path / 'epoch_5.pth'))
-    assert final['meta']['iter'] == 20 and final['meta']['epoch'] == 5
+                  str(work_dir / 'epoch_3.pth'), *small_run_options(tmp_path, 4)])
+    assert re.search(r'resumed epoch: 3, iter: 12', output), output[-3000:]
+    assert [it for it, _ in train_losses(tmp_path)] == list(range(13, 17))
+    final = load_checkpoint_file(str(tmp_path / 'epoch_4.pth'))
+    assert final['meta']['iter'] == 16 and final['meta']['epoch'] == 4
 
 
 def test_every_trainable_parameter_gets_a_gradient(first_run):
@@ -132,8 +132,8 @@ def test_every_trainable_parameter_gets_a_gradient(first_run):
 
 def test_test_tool_reports_view_metrics(first_run, tmp_path):
     work_dir, _, _ = first_run
-    output = run([sys.executable, 'tools/test.py', CONFIG, str(work_dir / 'epoch_6.pth'),
-                  *small_run_options(tmp_path, 6)])
+    output = run([sys.executable, 'tools/test.py', CONFIG, str(work_dir / 'epoch_4.pth'),
+                  *small_run_options(tmp_path, 4)])
     metrics = re.search(r'Epoch\(test\).*view/loss: ([0-9.]+).*view/psnr: ([0-9.]+)', output)
     assert metrics, output[-3000:]
     assert 0 < float(metrics.group(1)) < 25 and float(metrics.group(2)) > 0
@@ -142,7 +142,7 @@ def test_test_tool_reports_view_metrics(first_run, tmp_path):
 def test_publish_backbone_only(first_run, tmp_path):
     work_dir, _, _ = first_run
     output = run([sys.executable, 'tools/model_converters/publish_model.py',
-                  str(work_dir / 'epoch_6.pth'), str(tmp_path / 'tap_pointmlp_elite.pth')])
+                  str(work_dir / 'epoch_4.pth'), str(tmp_path / 'tap_pointmlp_elite.pth')])
     files = list(tmp_path.glob('tap_pointmlp_elite-*.pth'))
     assert len(files) == 1 and re.fullmatch(r'tap_pointmlp_elite-[0-9a-f]{8}\.pth',
                                             files[0].name), output
@@ -160,7 +160,7 @@ def test_publish_backbone_only(first_run, tmp_path):
                        init_cfg=dict(type='Pretrained', checkpoint=str(files[0]),
                                      prefix='backbone.'))
     encoder.init_weights()
-    trained = load_checkpoint_file(str(work_dir / 'epoch_6.pth'))['state_dict']
+    trained = load_checkpoint_file(str(work_dir / 'epoch_4.pth'))['state_dict']
     torch.testing.assert_close(encoder.embedding.net[0].weight,
                                trained['backbone.embedding.net.0.weight'])
 
@@ -178,7 +178,7 @@ def test_demo_writes_predicted_views_next_to_the_input(first_run, tmp_path):
     np.save(tmp_path / 'chair_copy.npy', read_ply_points(ply))
     for name in ('chair.ply', 'chair_copy.npy'):
         output = run([sys.executable, 'demo/tap_views_demo.py', str(tmp_path / name), CONFIG,
-                      str(work_dir / 'epoch_6.pth'), '--views', '0', '3', '6'])
+                      str(work_dir / 'epoch_4.pth'), '--views', '0', '3', '6'])
         stem = tmp_path / Path(name).stem
         for pose in (0, 3, 6):
             view = np.asarray(Image.open(f'{stem}_tap_view{pose:02d}.png'))
