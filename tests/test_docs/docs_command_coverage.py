@@ -247,7 +247,7 @@ COVERAGE = {
     ('python tools/train.py configs/ppkt/srunet34_synthetic.py --work-dir work_dirs/'
      'ppkt_srunet34'):
         Entry(PPKT + 'test_ppnce_falls_below_chance', 'overrides',
-              ('CROSSPT_TEACHER a 120-iteration teacher, cached 4 rooms, 20 + 20 '
+              ('CROSSPT_TEACHER a 120-iteration teacher, cached 4 rooms, 40 '
                'iterations of batch 2 in tmp')),
     ('CROSSPT_PRETRAINED=work_dirs/ppkt_srunet34/iter_360.pth python tools/train.py '
      'projects/crosspt_mmdet3d/configs/ppkt/'

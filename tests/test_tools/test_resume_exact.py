@@ -13,9 +13,9 @@ new work dir from its epoch-1 checkpoint.  The runs use 2 gloo processes
 Covered elsewhere, in process (seconds instead of a minute of tools/train.py runs):
 the same resume on one process and the control (``RNGStateHook(restore=False)`` must
 differ, so the comparison can fail), for epoch and iteration loops, with and without data
-workers: tests/test_engine/test_rng_state_hook.py; ``--resume`` with an explicit path and
-one process: tests/test_tools/test_train_ppkt.py, without a path (the work dir's latest
-checkpoint): tests/test_tools/test_train_tap.py.
+workers: tests/test_engine/test_rng_state_hook.py; ``--resume`` on one process with an
+explicit path and without one (the work dir's latest checkpoint):
+tests/test_tools/test_train_tap.py.
 """
 import re
 from pathlib import Path
