@@ -400,14 +400,16 @@ def test_scene_transfer_lines(line, rooms, ppkt_24rooms, tmp_path):
 
 def gain_configs(rooms: Path, tmp: Path) -> dict:
     """Option -> tmp child of the page's gain_* config: the rooms above (not generated),
-    no loader workers, 1 fine-tuning iteration of 1 room, every labelled training point
-    for the probe."""
+    no loader workers, 1 fine-tuning iteration of 1 room and no checkpoint (what
+    scene_transfer.py keeps of each run: test_scene_transfer_lines), every labelled
+    training point for the probe."""
     loader = dict(num_workers=0, persistent_workers=False,
                   dataset=dict(data_root=f'{rooms}/', auto_generate=None))
     schedule = dict(train_cfg=dict(max_iters=1, val_interval=1),
                     param_scheduler=[dict(type='CosineAnnealingLR', T_max=1, eta_min=1e-5,
                                           by_epoch=False, begin=0, end=1)],
-                    default_hooks=dict(checkpoint=dict(interval=1), logger=dict(interval=1)))
+                    default_hooks=dict(checkpoint=dict(interval=2, save_last=False),
+                                       logger=dict(interval=1)))
     idxs = f'{rooms}/seg_info/train_resampled_scene_idxs.npy'
     train = dict(loader, batch_size=1, dataset=dict(loader['dataset'], scene_idxs=idxs))
     made = {}
