@@ -16,8 +16,8 @@ from torch import Tensor, nn
 
 from crosspt.ops.sparse_tensor import (PROFILE_LABELS, KernelMap, SparseTensor,
                                        build_kernel_map, build_submanifold_map,
-                                       downsample_coords, hash_coords, kernel_offsets,
-                                       profile_label)
+                                       downsample_coords, first_of_each, hash_coords,
+                                       kernel_offsets, profile_label)
 
 
 _L = PROFILE_LABELS
@@ -289,10 +289,8 @@ def voxelize(points: Tensor, batch: Tensor, voxel_size: float, feats: Optional[T
     coords = torch.cat([batch.unsqueeze(1), grid], dim=1)
     keys = hash_coords(coords)
     _, inverse = torch.unique(keys, return_inverse=True)
-    m = int(inverse.max()) + 1 if len(inverse) else 0
-    first = torch.full((m, ), points.shape[0], dtype=torch.int64, device=points.device)
-    first = first.scatter_reduce(0, inverse, torch.arange(points.shape[0], device=points.device),
-                                 reduce='amin')
+    first = first_of_each(inverse)
+    m = len(first)
     if reduce == 'first':
         vfeats = feats[first]
     else:

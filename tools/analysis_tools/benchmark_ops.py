@@ -108,8 +108,8 @@ def matmul_gflops(repeats: int, size: int = 4096) -> float:
 def bench_tap(batch: int, repeats: int, config: str, with_cp: bool = False,
               matmul_size: int = 4096) -> Dict[str, float]:
     """One TAP training step (forward, backward, AdamW) on random clouds and views,
-    alternated with a ``matmul_size``^3 fp32 matmul in one process (minimum of ``repeats`` each, so
-    load changes hit both alike); ``with_cp`` recomputes the backbone stages and the
+    alternated with a ``matmul_size``^3 fp32 matmul in one process (minimum of ``repeats``
+    each, so load changes hit both alike); ``with_cp`` recomputes the backbone stages and the
     photograph blocks in backward.  GFLOP from torch.utils.flop_counter (2 per
     multiply-add, forward and backward)."""
     from mmengine.config import Config
