@@ -128,19 +128,24 @@ def core_configs() -> List[str]:
 
 #: a project config: its custom_imports need mmdet3d
 PROJECT = 'projects/crosspt_mmdet3d/configs/ppkt/srunet34_scratch_scannet-seg_synthetic.py'
+#: the tmp config that names mmdet3d types without custom_imports
+SCOPED = 'mmdet3d_type.py'
 
 
 @pytest.fixture(scope='module')
 def checked(tmp_path_factory) -> dict:
     """config -> error (None: fine) for every core config, the project config and a
-    config naming mmdet3d types without custom_imports, all in one child interpreter."""
+    config naming mmdet3d types without custom_imports (key ``SCOPED``), all in one
+    child interpreter."""
     scoped = tmp_path_factory.mktemp('configs') / 'mmdet3d_type.py'
     scoped.write_text("model = dict(type='EncoderDecoder3D',\n"
                       "             backbone=dict(type='PointNet2SASSG'))\n")
     configs = core_configs() + [PROJECT, str(scoped)]
     results = run_child(configs)
     assert [r['config'] for r in results] == configs
-    return {'scoped': str(scoped), **{r['config']: r['error'] for r in results}}
+    errors = {r['config']: r['error'] for r in results}
+    errors[SCOPED] = errors.pop(str(scoped))
+    return errors
 
 
 def test_every_core_config_builds_without_mmdet3d(checked):
@@ -152,7 +157,7 @@ def test_every_core_config_builds_without_mmdet3d(checked):
 
 def test_the_check_reports_a_config_that_needs_mmdet3d(checked):
     assert 'ImportError' in checked[PROJECT] and 'hidden' in checked[PROJECT]
-    scoped = checked[checked['scoped']]
+    scoped = checked[SCOPED]
     assert 'EncoderDecoder3D' in scoped and 'PointNet2SASSG' in scoped
 
 

@@ -16,6 +16,8 @@ read ``CROSSPT_PYTHON`` (crosspt.utils.python_command), which points them at
 tests/test_tools/preloaded_python.py: their launches become pre-loader jobs too; scripts
 that take their interpreter from ``PYTHON`` get :func:`python_program`.
 ``CROSSPT_TESTS_NO_PRELOAD=1`` runs every command as a plain subprocess instead.
+``CROSSPT_TESTS_JOB_LOG=FILE`` makes the pre-loader append one JSON line per job (test,
+argv, exit code, seconds) to FILE.
 Anything else (bash launchers, other executables) is a subprocess.
 """
 import atexit
