@@ -27,7 +27,7 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
-from crosspt.engine.config_text import with_text_cache
+from crosspt.engine.config_text import with_compact_text
 from crosspt.models.checkpoint_loading import (CheckpointMismatchError, compare_state_dicts,
                                                format_key_report, mismatched_keys)
 from crosspt.ops.sparse_conv import SparseBatchNorm
@@ -65,8 +65,8 @@ class CrossptRunner(Runner):
     ``resume`` (optimizer, schedulers, message hub, ``after_load_checkpoint`` hooks)."""
 
     def __init__(self, *args, load_strict: bool = True, **kwargs) -> None:
-        if isinstance(kwargs.get('cfg'), Config):   # formatted once, not per checkpoint
-            kwargs['cfg'] = with_text_cache(kwargs['cfg'])
+        if isinstance(kwargs.get('cfg'), Config):   # laid out without yapf (docs there)
+            kwargs['cfg'] = with_compact_text(kwargs['cfg'])
         super().__init__(*args, **kwargs)
         self.load_strict = _check_load_strict(load_strict)
         self._resuming = False
