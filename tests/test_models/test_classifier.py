@@ -41,7 +41,7 @@ def test_cls_head_structure_and_count():
 def toy_batch(n: int, generator: torch.Generator):
     """Class 0: points on the z = 0 plane; class 1: points on the x axis."""
     labels = torch.arange(n) % 2
-    points = torch.rand(n, 512, 3, generator=generator) * 2 - 1
+    points = torch.rand(n, 256, 3, generator=generator) * 2 - 1
     points[labels == 0, :, 2] = 0
     points[labels == 1, :, 1:] = 0
     features = torch.cat([points, points[..., 2:] + 1], dim=-1)
@@ -51,20 +51,24 @@ def toy_batch(n: int, generator: torch.Generator):
 
 
 def test_point_classifier_modes_and_learning():
+    """The head without dropout and label smoothing, so that the loss can approach 0 (with
+    the default smoothing 0.3 on 2 classes it cannot fall below 0.611, ln 2 = 0.693).
+    Seeds 0-4 went from 0.52-0.65 to 0.014-0.054 in 8 steps (mean of 2 steps)."""
     torch.manual_seed(0)
-    model = PointClassifier(backbone=ELITE, head=dict(type='ClsHead', in_channels=256,
-                                                      num_classes=2))
+    head = dict(type='ClsHead', in_channels=256, num_classes=2, dropout=0.0,
+                loss=dict(type='SmoothCrossEntropyLoss', label_smoothing=0.0))
+    model = PointClassifier(backbone=ELITE, head=head)
     gen = torch.Generator().manual_seed(0)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     losses = []
-    for _ in range(15):
+    for _ in range(8):
         batch = model.data_preprocessor(toy_batch(8, gen), training=True)
         out = model(**batch, mode='loss')
         optimizer.zero_grad()
         out['loss_cls'].backward()
         optimizer.step()
         losses.append(out['loss_cls'].item())
-    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3
+    assert sum(losses[-2:]) / 2 < 0.2 < sum(losses[:2]) / 2, losses
     model.eval()
     batch = model.data_preprocessor(toy_batch(8, gen))
     samples = model(**batch, mode='predict')
