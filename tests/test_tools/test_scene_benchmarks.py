@@ -21,7 +21,7 @@ pytest.importorskip('mmdet3d.models')
 
 REPO = Path(__file__).resolve().parents[2]
 DATA_ROOT = REPO / 'data' / 'test_cache' / 'synthetic_scannet_mmdet3d'
-SMALL = dict(num_scenes=4, num_val_scenes=2, num_points=20000, seed=0)
+SMALL = dict(num_scenes=4, num_val_scenes=2, num_points=8000, seed=0)
 PROJECT_CONFIGS = 'projects/crosspt_mmdet3d/configs'
 SEG_SRUNET = f'{PROJECT_CONFIGS}/ppkt/srunet34_ft_scannet-seg_synthetic.py'
 SEG_SRUNET_SCRATCH = f'{PROJECT_CONFIGS}/ppkt/srunet34_scratch_scannet-seg_synthetic.py'
