@@ -56,8 +56,14 @@ def tie_cases(dtype: torch.dtype):
 
 
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
-@pytest.mark.parametrize('mode', ['first', 'nearest'])
-def test_kdtree_path_equals_torch_path_and_brute_force_on_ties(dtype, mode):
+@pytest.mark.parametrize('mode', ['first', 'nearest', 'nearest-ckdtree'])
+def test_kdtree_path_equals_torch_path_and_brute_force_on_ties(dtype, mode, monkeypatch):
+    """'nearest-ckdtree': 'nearest' with pykdtree hidden (the cKDTree fallback)."""
+    if mode == 'nearest-ckdtree':
+        monkeypatch.setattr(kd_module, 'has_module', lambda name: name != 'pykdtree')
+        mode = 'nearest'
+    elif mode == 'nearest':
+        pytest.importorskip('pykdtree')
     exercised = dict(empty=0, partial=0, at_radius=0)
     for query, ref, radius in tie_cases(dtype):
         d = bq_module.sq_dist_direct(query, ref)
