@@ -206,7 +206,7 @@ sys.path.insert(0, str(REPO / 'tests' / 'test_tools'))
 from tool_runner import WEIGHTS_ONLY, run  # noqa: E402
 
 DATA_ROOT = REPO / 'data' / 'test_cache' / 'synthetic_scannet_mmdet3d'
-SMALL = dict(num_scenes=4, num_val_scenes=2, num_points=20000, seed=0)   # test_scene_benchmarks'
+SMALL = dict(num_scenes=4, num_val_scenes=2, num_points=8000, seed=0)   # test_scene_benchmarks'
 VOTENET_FT = 'projects/crosspt_mmdet3d/configs/ppkt/votenet-srunet34_ft_scannet-det_synthetic.py'
 
 
@@ -278,7 +278,7 @@ def test_votenet_twin_trains_from_ppkt_and_reports_indoor_metric(tmp_path):
              'val_dataloader.num_workers=0', 'train_cfg.max_iters=3', 'train_cfg.val_interval=3',
              'param_scheduler.0.end=3', 'param_scheduler.0.milestones=[2]',
              'default_hooks.checkpoint.interval=3', 'default_hooks.logger.interval=1', WEIGHTS_ONLY,
-             # 4,096 of the 20,000 points (PointSample is train step 5, test step 3)
+             # 4,096 of the 8,000 points (PointSample is train step 5, test step 3)
              'train_dataloader.dataset.pipeline.5.num_points=4096',
              'val_dataloader.dataset.pipeline.3.num_points=4096',
              'model.test_cfg.score_thr=0.0']
