@@ -68,9 +68,19 @@ def test_fixed_start_and_small_clouds_stay_on_exact_fps(bucket_calls):
 
 
 def test_bucket_height_fits_the_cloud():
-    for n in (2, 255, 256, 4095, 4096, 32767, 32768, 10 ** 6):
+    for n in (2, 255, 256, 4095, 4096, 32767, 32768, 2 ** 18, 10 ** 6, 2 ** 20):
         h = sampling.bucket_height(n)
-        assert 1 <= h <= 7 and 2 ** h <= n
+        assert 1 <= h <= 9 and 2 ** h <= n
+    assert [sampling.bucket_height(n) for n in (2 ** 18 - 1, 2 ** 18, 2 ** 20)] == [7, 8, 9]
+
+
+@pytest.mark.parametrize('height', [8, 9])
+def test_the_tall_bucket_trees_are_exact_fps_too(height):
+    """The heights of the largest clouds, on 20k points: exact FPS from the first pick."""
+    cloud = np.random.default_rng(1).random((20_000, 3), dtype=np.float32)
+    idx = fpsample.bucket_fps_kdline_sampling(cloud, 1000, height, start_idx=0)
+    exact = furthest_point_sample_numpy(cloud, 1000, start_index=int(idx[0]))
+    np.testing.assert_array_equal(idx.astype(np.int64), exact)
 
 
 def brute_knn_sets(query: np.ndarray, ref: np.ndarray, k: int):
