@@ -37,10 +37,12 @@ def _fps_torch(points: Tensor, num_samples: int, start: Tensor) -> Tensor:
 def bucket_height(num_points: int) -> int:
     """KD-tree height h (buckets of 2**h points) for fpsample's bucket FPS, the fastest
     measured per cloud size (2 cores, 2026-12, N -> N / 10 samples): h=1 below 256
-    points, 3 below 4096, 5 below 32768, 7 below 262144 (2**18), 8 below 2**20, else 9
-    (at 300k points h=8 took 216-221 ms against 231-238 ms for h=7; at 1M, 1.27-1.31 s
-    for h=8 and 9 against 1.88 s for h=7)."""
-    for limit, height in ((256, 1), (4096, 3), (32768, 5), (1 << 18, 7), (1 << 20, 8)):
+    points, 3 below 4096, 5 below 16384, 6 below 32768, 7 below 262144 (2**18), 8
+    below 2**20, else 9 (at 30k points h=6 took 15.9-16.4 ms against 19.1-19.7 ms for
+    h=5; at 300k h=8 216-221 ms against 231-238 ms for h=7; at 1M, 1.27-1.31 s for h=8
+    and 9 against 1.88 s for h=7)."""
+    for limit, height in ((256, 1), (4096, 3), (16384, 5), (32768, 6), (1 << 18, 7),
+                          (1 << 20, 8)):
         if num_points < limit:
             return height
     return 9

@@ -205,7 +205,7 @@ def fps_free(xyz: torch.Tensor, query: torch.Tensor, threads: int) -> Contenders
     import fpsample
     x, m = xyz.numpy(), len(query)
     out = {'crosspt': lambda: furthest_point_sample(xyz[None], m, free_start=True)}
-    for h in (5, 7, 9):
+    for h in (5, 6, 7, 8, 9):
         if 2 ** h <= len(x):
             out[f'fpsample bucket h={h}'] = (
                 lambda h=h: fpsample.bucket_fps_kdline_sampling(x, m, h, start_idx=0))
