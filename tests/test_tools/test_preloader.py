@@ -59,6 +59,24 @@ def test_a_tool_launching_a_tool_runs_it_preloaded(tmp_path):
     assert words[0] == STARTS
 
 
+def test_jobs_cache_bytecode_outside_the_checkout(tmp_path):
+    """Under PYTHONDONTWRITEBYTECODE a preloaded job still caches the bytecode of what it
+    imports afresh, in a folder under the temp dir; without it Python's own rule holds."""
+    import tempfile
+    child = script(tmp_path, 'child.py', 'import sys\n'
+                   'print(sys.dont_write_bytecode, sys.pycache_prefix)\n')
+    proc = call([sys.executable, child], env=dict(PYTHONDONTWRITEBYTECODE='1'), cwd=tmp_path)
+    writes, prefix = proc.stdout.split()
+    if not _preloading():                               # a fresh interpreter: the job's env
+        assert (writes, prefix) == ('True', 'None')
+        return
+    if not os.environ.get('PYTHONDONTWRITEBYTECODE'):   # the pre-loader's env writes them
+        assert (writes, prefix) == ('False', 'None')
+        return
+    assert writes == 'False' and prefix.startswith(tempfile.gettempdir()), proc.stdout
+    assert not Path(prefix).is_relative_to(REPO)
+
+
 def test_time_out_kills_the_job(tmp_path):
     sleeper = script(tmp_path, 'sleeper.py', "import time\nprint('start', flush=True)\n"
                                              "time.sleep(60)\n")
