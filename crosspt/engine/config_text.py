@@ -7,8 +7,8 @@ the config dump in the work dir and the ``meta`` of every checkpoint.
 milliseconds) and lays it out the way yapf's pep8 style mostly does: a value stays on
 one line when it fits in :data:`WIDTH` columns, otherwise its items go one per line,
 indented by 4.  The layout only moves line breaks: the text parses to the same Python
-syntax tree as mmengine's (tests/test_engine/test_config_text.py checks every shipped
-config), so ``Config.fromfile`` reads the dump back to the same dict.
+syntax tree as mmengine's (tests/test_engine/test_config_text.py checks one config of
+every config folder), so ``Config.fromfile`` reads the dump back to the same dict.
 """
 import ast
 from typing import List, Optional, Tuple

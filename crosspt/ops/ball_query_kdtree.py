@@ -26,7 +26,8 @@ from ._utils import has_module
 
 #: relative padding of the search radius (float32 squared distances err by < 1e-6)
 PAD = 1e-4
-#: relative error allowed between the exact-formula and cKDTree squared distances
+#: relative error allowed between the exact-formula squared distances and the KD-tree
+#: library's (cKDTree: float64; pykdtree: the points' dtype, float32 errs by < 1e-6)
 REL_ERR = 1e-5
 #: queries per cKDTree call (bounds the memory of the flattened hit lists)
 QUERY_CHUNK = 32768
