@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._utils import has_module
+from .knn import kdtree_library
 
 #: relative padding of the search radius (float32 squared distances err by < 1e-6)
 PAD = 1e-4
@@ -56,21 +56,22 @@ class RefCloud:
         from scipy.spatial import cKDTree
         return cKDTree(self.points, balanced_tree=False, compact_nodes=False)
 
+    @cached_property
+    def pykdtree(self):
+        from pykdtree.kdtree import KDTree
+        return KDTree(self.points)
+
     def knn_within(self, query: np.ndarray, k: int,
                    bound: float) -> Tuple[np.ndarray, np.ndarray]:
         """The k nearest within ``bound`` of each query (m, 3): distances (m, k) (inf
-        where fewer), indices (m, k) int64 (N where fewer)."""
-        if has_module('pykdtree'):
+        where fewer), indices (m, k) int64 (N where fewer); the library of
+        :func:`crosspt.ops.knn.kdtree_library`."""
+        if kdtree_library() == 'pykdtree':
             dist, nbr = self.pykdtree.query(query, k=k, distance_upper_bound=bound)
         else:
             dist, nbr = self.ckdtree.query(query, k=k, distance_upper_bound=bound,
                                            workers=_workers())
         return dist.reshape(len(query), k), nbr.reshape(len(query), k).astype(np.int64)
-
-    @cached_property
-    def pykdtree(self):
-        from pykdtree.kdtree import KDTree
-        return KDTree(self.points)
 
 
 def pair_sq_dist(query: Cols, ref: Cols, qid: Optional[np.ndarray],
@@ -187,8 +188,8 @@ def _nearest_hits(cloud: RefCloud, query: np.ndarray, radius: float,
     inside = valid & (dist < np.asarray(radius * radius, dtype=query.dtype))
     key = np.where(inside, dist, np.inf)
     rid = np.where(inside, rid, n + np.arange(k))      # non-members last, in column order
-    # cKDTree's order is by float64 distance: re-sort the rows where the exact formula
-    # or equal distances disagree with (distance, index)
+    # the library orders by its own distances (cKDTree: float64): re-sort the rows where
+    # the exact formula or equal distances disagree with (distance, index)
     rows = np.flatnonzero(~_row_sorted(key, rid))
     if len(rows):
         order = np.lexsort((rid[rows], key[rows]), axis=-1)

@@ -60,7 +60,7 @@ def tie_cases(dtype: torch.dtype):
 def test_kdtree_path_equals_torch_path_and_brute_force_on_ties(dtype, mode, monkeypatch):
     """'nearest-ckdtree': 'nearest' with pykdtree hidden (the cKDTree fallback)."""
     if mode == 'nearest-ckdtree':
-        monkeypatch.setattr(kd_module, 'has_module', lambda name: name != 'pykdtree')
+        monkeypatch.setattr(kd_module, 'kdtree_library', lambda: 'scipy')
         mode = 'nearest'
     elif mode == 'nearest':
         pytest.importorskip('pykdtree')
