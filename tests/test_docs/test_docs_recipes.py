@@ -7,7 +7,8 @@ each published config reads, a link to the embedded synthetic twin in the same o
 format (ShapeNet55 views, ScanNet frames, ScanObjectNN / ModelNet40 h5, ShapeNetPart
 text, ModelNetFewshot episodes).  The configs keep their published model sizes; only
 shrink options are appended: one or two samples per step, one epoch or iteration, no
-validation where the page's command does not need one, fewer TTA votes.
+validation where the page's command does not need one, fewer TTA votes, 256 points per
+cloud for PointMLP (its stages take any N divisible by 16).
 
 - ``bash tools/dist_train.sh`` / ``dist_test.sh`` lines (with their ``NNODES``,
   ``NODE_RANK``, ``MASTER_ADDR``, ``PORT``, ``CROSSPT_*`` prefixes) run through the
@@ -23,6 +24,7 @@ validation where the page's command does not need one, fewer TTA votes.
   ResNet-50 teacher, ShapeNetPart segmentor written in process.
 """
 import functools
+import math
 import os
 import re
 import shlex
@@ -213,29 +215,62 @@ def loader_options(loaders: Tuple[str, ...], samples: int) -> List[str]:
         'persistent_workers=False')]
 
 
-def tap_shrink(save: bool) -> List[str]:
-    """One object, one iteration, no validation; a checkpoint only when ``save``."""
+#: points per cloud in the shrunk PointMLP runs (the recipes take 1024): a PointMLP step's
+#: cost grows with the points; one ScanObjectNN step on 2 clouds took 3.1 s at 1024 points
+#: and 0.85 s at 256 (1 thread, 2026-12-03).  Its reducers halve N four times: 256 -> 16.
+FEW_POINTS = 256
+
+
+def fewer_points(config: str, n: int = FEW_POINTS) -> List[str]:
+    """Items giving every sampling step of ``config``'s loaders and ``tta_pipeline`` ``n``
+    points (an FPS pre-sample scaled alike); only for PointMLP configs, whose stages take
+    any N divisible by 16."""
+    cfg = Config.fromfile(str(REPO / config))
+    assert cfg.model.get('module', cfg.model).backbone.type == 'PointMLP', config
+    pipelines = {f'{loader}.dataset.pipeline': cfg[loader].dataset.pipeline
+                 for loader in LOADERS if loader in cfg}
+    pipelines.update({'tta_pipeline': cfg.tta_pipeline} if 'tta_pipeline' in cfg else {})
+    options = []
+    for prefix, pipeline in pipelines.items():
+        for i, step in enumerate(pipeline):
+            if 'num_points' in step:
+                options.append(f'{prefix}.{i}.num_points={n}')
+            if 'fps_points' in step:
+                scaled = math.ceil(step['fps_points'] * n / step['num_points'])
+                options.append(f'{prefix}.{i}.fps_points={scaled}')
+    assert options, f'{config}: no sampling step'
+    return options
+
+
+def tap_shrink(config: str, save: bool) -> List[str]:
+    """One object, one iteration, no validation; a checkpoint only when ``save``; a PointMLP
+    ``config`` on :data:`FEW_POINTS` points."""
     keep = LIGHT_CHECKPOINT if save else ['default_hooks.checkpoint.interval=2',
                                           'default_hooks.checkpoint.save_last=False']
+    points = fewer_points(config) if 'pointmlp' in Path(config).name else []
     return ['--cfg-options', *loader_options(('train_dataloader', ), 1),
             'train_cfg.max_epochs=1', 'train_cfg.val_begin=2',
-            'default_hooks.logger.interval=1', 'randomness.seed=0', *keep]
+            'default_hooks.logger.interval=1', 'randomness.seed=0', *keep, *points]
 
 
-def finetune_shrink(validate: bool = True, save: bool = True) -> List[str]:
+def finetune_shrink(config: Optional[str], validate: bool = True, save: bool = True
+                    ) -> List[str]:
     """Two objects, one step; then (when asked) one validation on two objects and the
-    epoch's checkpoint."""
+    epoch's checkpoint; clouds of :data:`FEW_POINTS` points for a PointMLP ``config`` (None:
+    the config's points)."""
     quiet = ([] if validate else ['train_cfg.val_begin=2']) + (LIGHT_CHECKPOINT if save else [
         'default_hooks.checkpoint.interval=2', 'default_hooks.checkpoint.save_last=False',
         'default_hooks.checkpoint.save_best=None'])
+    points = fewer_points(config) if config else []
     return ['--cfg-options', *loader_options(LOADERS[:2], 2), 'train_cfg.max_epochs=1',
-            'default_hooks.logger.interval=1', 'randomness.seed=0', *quiet]
+            'default_hooks.logger.interval=1', 'randomness.seed=0', *quiet, *points]
 
 
-def small_test_options(votes_option: str = '') -> List[str]:
-    """Two test objects (and fewer TTA votes)."""
+def small_test_options(config: Optional[str], votes_option: str = '') -> List[str]:
+    """Two test objects (and fewer TTA votes); clouds of :data:`FEW_POINTS` points for a
+    PointMLP ``config`` (None: the config's points)."""
     return ['--cfg-options', *loader_options(('test_dataloader', ), 2),
-            *([votes_option] if votes_option else [])]
+            *([votes_option] if votes_option else []), *(fewer_points(config) if config else [])]
 
 
 def trained_one_step(output: str, epoch_based: bool = True) -> None:
@@ -261,7 +296,7 @@ def tap_pointmlp(workspace) -> Tuple[str, Path]:
     (command, ) = commands('tools/train.py configs/tap/pointmlp_1xb32-100e_shapenet55.py',
                            count=1)
     _, argv = split_env(command)
-    output = launch(workspace, argv + tap_shrink(save=True))
+    output = launch(workspace, argv + tap_shrink(argv[2], save=True))
     work_dir = workspace / argv[argv.index('--work-dir') + 1]
     published = load_publish()(str(work_dir / 'epoch_1.pth'), str(work_dir / 'tap_pointmlp.pth'))
     return output, Path(published)
@@ -299,7 +334,7 @@ def test_tap_recipe_dist_train_lines(workspace, config):
         assert torchrun_argv(workspace, line, {}) == [a.replace(config, alias) for a in rank]
         assert Config.fromfile(str(REPO / 'configs/tap' / alias)).to_dict() == \
             Config.fromfile(str(REPO / 'configs/tap' / config)).to_dict()
-    output = one_rank(workspace, rank + tap_shrink(save=False), {})
+    output = one_rank(workspace, rank + tap_shrink(f'configs/tap/{config}', save=False), {})
     trained_one_step(output)
     grid = workspace / 'work_dirs' / Path(config).stem / 'view_grids' / 'iter_000001.png'
     assert grid.is_file()
@@ -352,7 +387,7 @@ def test_scanobjectnn_recipe_dist_train_from_the_published_tap_backbone(workspac
                                            tap_pointmlp[1])}
         ranks.add(tuple(torchrun_argv(workspace, line, env)))
     assert len(ranks) == 1, ranks
-    output = one_rank(workspace, list(ranks.pop()) + finetune_shrink(), env)
+    output = one_rank(workspace, list(ranks.pop()) + finetune_shrink(SONN), env)
     assert f'Pretrained checkpoint {env["CROSSPT_PRETRAINED"]}' in output
     trained_one_step(output)
     assert re.search(METRIC, output), output[-3000:]
@@ -368,7 +403,7 @@ def test_scanobjectnn_recipe_train_with_a_checkpoint_option(workspace, tap_point
     _, argv = split_env(line)
     checkpoint = argv[-1].split('=', 1)[1]
     place(workspace, checkpoint, tap_pointmlp[1])
-    output = launch(workspace, argv + finetune_shrink(validate=False, save=False))
+    output = launch(workspace, argv + finetune_shrink(SONN, validate=False, save=False))
     assert f'Pretrained checkpoint {checkpoint}' in output
     trained_one_step(output)
 
@@ -376,7 +411,7 @@ def test_scanobjectnn_recipe_train_with_a_checkpoint_option(workspace, tap_point
 def test_scanobjectnn_recipe_trains_from_scratch(workspace):
     """``init_cfg=None``: no checkpoint is loaded, the recipe steps."""
     (line, ) = commands(f'{SONN} --cfg-options model.backbone.init_cfg=None', count=1)
-    output = launch(workspace, split_env(line)[1] + finetune_shrink(validate=False, save=False))
+    output = launch(workspace, split_env(line)[1] + finetune_shrink(SONN, validate=False, save=False))
     assert 'Pretrained checkpoint' not in output
     trained_one_step(output)
 
@@ -394,7 +429,7 @@ def test_scanobjectnn_twin_trains_from_a_published_elite_backbone(workspace):
         runs.add((place(workspace, prefix['CROSSPT_PRETRAINED'], published), tuple(argv)))
     assert len(runs) == 1, runs
     ((pretrained, argv), ) = runs
-    output = launch(workspace, list(argv) + finetune_shrink(),
+    output = launch(workspace, list(argv) + finetune_shrink(None),
                     env={'CROSSPT_PRETRAINED': pretrained})
     assert f'Pretrained checkpoint {pretrained}' in output
     assert re.search(METRIC, output), output[-3000:]
@@ -404,7 +439,7 @@ def test_scanobjectnn_twin_trains_from_a_published_elite_backbone(workspace):
 def modelnet40_checkpoint(workspace) -> Path:
     """One step of the ModelNet40 recipe from scratch (tools/train.py, its own work dir):
     its checkpoint, linked under the page's name and as ``CKPT``."""
-    launch(workspace, ['python', 'tools/train.py', MN40, *finetune_shrink(validate=False),
+    launch(workspace, ['python', 'tools/train.py', MN40, *finetune_shrink(MN40, validate=False),
                        'model.backbone.init_cfg=None'])
     checkpoint = workspace / 'work_dirs' / 'pointmlp_ft_modelnet40' / 'epoch_1.pth'
     (line, ) = commands(f'python tools/test.py {MN40} work_dirs/', count=1)
@@ -417,7 +452,7 @@ def modelnet40_checkpoint(workspace) -> Path:
 def modelnet40_test_output(workspace, modelnet40_checkpoint) -> str:
     """docs/finetuning.md's tools/test.py line on the documented checkpoint path."""
     (line, ) = commands(f'python tools/test.py {MN40} work_dirs/', count=1)
-    return launch(workspace, shlex.split(line) + small_test_options())
+    return launch(workspace, shlex.split(line) + small_test_options(MN40))
 
 
 def ran_config(cwd: Path, config: str) -> Config:
@@ -440,7 +475,7 @@ def test_modelnet40_recipe_tests_with_tta(workspace, modelnet40_checkpoint):
     """``CKPT --tta`` (2 votes instead of 10) gives an accuracy."""
     (line, ) = commands(f'python tools/test.py {MN40} CKPT --tta', count=1)
     votes = 'tta_pipeline.3.num_votes=2'
-    output = launch(workspace, shlex.split(line) + small_test_options(votes))
+    output = launch(workspace, shlex.split(line) + small_test_options(MN40, votes))
     assert re.search(METRIC, output), output[-3000:]
     model = ran_config(workspace, MN40).model
     assert model.type == 'PointClsTTAModel' and model.module.type == 'PointClassifier'
@@ -450,7 +485,7 @@ def test_modelnet40_recipe_dist_test_line(workspace, modelnet40_test_output):
     """One rank of ``dist_test.sh ... CKPT 8`` gives tools/test.py's number."""
     (line, ) = commands(f'bash tools/dist_test.sh {MN40} CKPT 8', count=1)
     rank = torchrun_argv(workspace, line, {})
-    output = one_rank(workspace, rank + small_test_options(), {})
+    output = one_rank(workspace, rank + small_test_options(MN40), {})
     assert oa(output) == oa(modelnet40_test_output)
 
 
@@ -466,7 +501,7 @@ def test_shapenetpart_recipe_tests_with_tta(tmp_path):
     torch.manual_seed(0)
     state = MODELS.build(cfg.model).state_dict()
     torch.save(dict(state_dict=state, meta=dict(epoch=1)), cwd / argv[3])
-    output = launch(cwd, argv + small_test_options('tta_pipeline.2.num_votes=2'))
+    output = launch(cwd, argv + small_test_options(None, 'tta_pipeline.2.num_votes=2'))
     assert re.search(r'partseg/instance_miou: \d', output), output[-3000:]
     model = ran_config(cwd, argv[2]).model
     assert model.type == 'PartSegTTAModel' and model.module.refine is False
@@ -483,7 +518,7 @@ def test_fewshot_fold_loop(workspace):
     for fold in folds.split()[:2]:
         prefix, argv = split_env(body.replace(f'${var}', fold))
         env = {'CROSSPT_PRETRAINED': place(workspace, prefix['CROSSPT_PRETRAINED'], published)}
-        output = launch(workspace, argv + finetune_shrink(validate=False, save=False), env=env)
+        output = launch(workspace, argv + finetune_shrink(None, validate=False, save=False), env=env)
         assert f'Pretrained checkpoint {env["CROSSPT_PRETRAINED"]}' in output
         trained_one_step(output)
         work_dir = workspace / argv[argv.index('--work-dir') + 1]
