@@ -15,7 +15,6 @@
 import ast
 import difflib
 import inspect
-import textwrap
 from typing import Any, Dict, FrozenSet, Iterator, Optional, Tuple
 
 from mmengine.config import Config
@@ -26,7 +25,7 @@ from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.runner import Runner
 
 from crosspt.registry import HOOKS
-from crosspt.utils.config_utils import call_leftover, parameters
+from crosspt.utils.config_utils import call_leftover, parameters, source_tree
 
 BUILD_KEYS = frozenset({'type', '_scope_'})  # read by mmengine's Registry.build
 
@@ -65,7 +64,7 @@ def forwarded_hook_params(cls: type) -> Optional[FrozenSet[str]]:
     varkw = [p.name for p in inspect.signature(cls).parameters.values()
              if p.kind is p.VAR_KEYWORD]
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+        tree = source_tree(cls)
     except (OSError, TypeError):
         return None
     kept = {f'self.{t.attr}' for node in ast.walk(tree) if isinstance(node, ast.Assign)

@@ -21,9 +21,48 @@ KeySet = Optional[FrozenSet[str]]  # None: any key is accepted (the target takes
 _MISSING = object()  # below a key the config does not have yet
 
 
-def _tree(obj: Any) -> ast.AST:
-    """Parsed source of a function or class."""
-    return ast.parse(textwrap.dedent(inspect.getsource(obj)))
+@functools.lru_cache(maxsize=None)
+def _file_tree(filename: str) -> ast.Module:
+    """The syntax tree of a source file, parsed once per process."""
+    with open(filename, encoding='utf-8') as f:
+        return ast.parse(f.read(), filename)
+
+
+def _find_def(tree: ast.AST, obj: Any) -> Optional[ast.AST]:
+    """The ``def`` / ``class`` node of ``obj`` in its file's ``tree``: a function by its
+    first line (``co_firstlineno``: the first decorator's or the ``def``'s), a class by
+    its qualified name; None when not found."""
+    code = getattr(obj, '__code__', None)
+    if code is not None:
+        for node in ast.walk(tree):
+            if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and node.name == code.co_name
+                    and code.co_firstlineno in (node.lineno, *(d.lineno for d in
+                                                                node.decorator_list))):
+                return node
+        return None
+    node = tree
+    for name in obj.__qualname__.split('.'):
+        node = next((n for n in getattr(node, 'body', []) if isinstance(
+            n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name), None)
+        if node is None:
+            return None
+    return node
+
+
+def source_tree(obj: Any) -> ast.AST:
+    """Parsed source of a function or class: its node in its file's syntax tree (each file
+    is parsed once; ``inspect.getsource`` re-tokenises, and for a class re-parses the whole
+    file, on every call).  Raises OSError / TypeError as ``inspect.getsource`` does."""
+    obj = inspect.unwrap(obj)
+    try:
+        filename = inspect.getsourcefile(obj)
+        node = _find_def(_file_tree(filename), obj) if filename else None
+    except (OSError, TypeError, SyntaxError, UnicodeDecodeError):
+        node = None
+    if node is None:
+        node = ast.parse(textwrap.dedent(inspect.getsource(obj)))
+    return node
 
 
 def _str_const(node: ast.AST) -> Optional[str]:
@@ -35,7 +74,7 @@ def keys_read(obj: Any, var: str) -> FrozenSet[str]:
     ``'env_cfg'``, ``'self.cfg'``): ``var.get('k')``, ``var.pop('k')``, ``var['k']``,
     ``'k' in var``."""
     keys = set()
-    for node in ast.walk(_tree(obj)):
+    for node in ast.walk(source_tree(obj)):
         key = None
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and node.func.attr in ('get', 'pop', 'setdefault') and node.args
@@ -79,7 +118,7 @@ def forwarded_params(caller: Callable, callee: str) -> KeySet:
     """Keys a dict may hold that ``caller`` unpacks as ``**cfg`` into its call of the
     global ``callee`` (e.g. ``set_multi_processing(**mp_cfg, distributed=...)``)."""
     target = caller.__globals__[callee]
-    calls = [node for node in ast.walk(_tree(caller))
+    calls = [node for node in ast.walk(source_tree(caller))
              if isinstance(node, ast.Call) and ast.unparse(node.func) == callee]
     if not calls:
         raise LookupError(f'{caller.__qualname__} does not call {callee}')
@@ -89,7 +128,7 @@ def forwarded_params(caller: Callable, callee: str) -> KeySet:
 def dict_literal_keys(func: Callable, var: str) -> FrozenSet[str]:
     """Keywords of the ``var = dict(...)`` assignment in ``func`` (e.g. mmengine's default
     hooks)."""
-    for node in ast.walk(_tree(func)):
+    for node in ast.walk(source_tree(func)):
         target = getattr(node, 'target', None) or (getattr(node, 'targets', None) or [None])[0]
         value = getattr(node, 'value', None)
         if (isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(target, ast.Name)

@@ -36,10 +36,13 @@ import scipy.spatial  # noqa: F401
 import torch
 
 for optional in ('mmdet3d.models', 'mmdet3d.datasets',   # where installed
+                 # the visualizer of mmdet3d configs (trimesh, networkx: 0.43 s a run)
+                 'mmdet3d.visualization', 'mmdet3d.evaluation',
                  # imported lazily by a run: the optimizer's first use (torch._dynamo),
-                 # mmengine's environment report (setuptools), pictures, point-op backends
+                 # mmengine's environment report (setuptools), pictures, point-op backends,
+                 # h5 object sets
                  'torch._dynamo', 'setuptools', 'matplotlib.pyplot', 'PIL.Image',
-                 'fpsample', 'pykdtree.kdtree'):
+                 'fpsample', 'pykdtree.kdtree', 'h5py'):
     try:
         importlib.import_module(optional)
     except ImportError:

@@ -7,8 +7,12 @@
 - fault 7: mmengine's documented Runner keys (``randomness.deterministic``, ...) are
   accepted by ``--cfg-options`` although the config does not hold them.
 """
+import ast
+import copy
+import functools
 import inspect
 import subprocess
+import textwrap
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +27,7 @@ from torch.utils.data import DataLoader
 from crosspt.engine.preflight import (DataloaderSizeCheckHook, check_dataloader,
                                       check_hooks, forwarded_hook_params)
 from crosspt.utils import check_cfg_options, load_tool_config
+from crosspt.utils.config_utils import source_tree
 from tool_runner import call
 
 REPO = Path(__file__).resolve().parents[2]
@@ -159,6 +164,44 @@ def test_hook_signatures():
         check(dict(type=_SavesWithKwargs, save_optimizer=True))
     # mmengine's CheckpointHook passes every save_checkpoint argument itself
     assert forwarded_hook_params(CheckpointHook) == set()
+
+
+def _decorated(f):
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+    return wrapper
+
+
+class _Outer:
+    class Inner:
+        @_decorated
+        def method(self, cfg) -> int:
+            return cfg.get('a')
+
+    @staticmethod
+    def method(cfg) -> int:   # same name as Inner.method, another line
+        return cfg['b']
+
+
+@pytest.mark.parametrize('obj', [
+    _Outer, _Outer.Inner, _Outer.Inner.method, _Outer.method, _decorated, Runner,
+    Runner.build_dataloader, Runner.setup_env, CheckpointHook, CheckpointHook.__init__],
+    ids=lambda obj: obj.__qualname__)
+def test_source_tree_is_the_parsed_source(obj):
+    """source_tree (each file parsed once, the node found by line or qualified name) gives
+    the syntax tree of parsing ``inspect.getsource`` (unwrapped, as getsource does);
+    docstrings aside, whose indentation dedenting the source changes."""
+    def without_docstrings(tree: ast.AST) -> str:
+        for node in ast.walk(tree):
+            body = getattr(node, 'body', None)
+            if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                    and isinstance(body[0].value, ast.Constant)):
+                body[0].value.value = ''
+        return ast.dump(tree)
+
+    expected = ast.parse(textwrap.dedent(inspect.getsource(obj))).body[0]
+    assert without_docstrings(copy.deepcopy(source_tree(obj))) == without_docstrings(expected)
 
 
 def test_shipped_configs_pass_the_hook_check():
