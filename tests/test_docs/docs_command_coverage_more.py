@@ -106,9 +106,8 @@ COVERAGE = {
     ('python tools/train.py projects/crosspt_mmdet3d/configs/ppkt/'
      'srunet34_scratch_scannet-seg_synthetic.py --cfg-options '
      'train_dataloader.dataset.scene_fraction=0.25'):
-        Entry(SCENE + 'test_label_fraction_and_dist_train', 'overrides',
-              ('through tools/dist_train.sh on 2 processes; cached rooms, batch 1, 1 '
-               'iteration')),
+        Entry(SCENE + 'test_label_fraction_trains_on_the_kept_scenes', 'overrides',
+              'cached rooms, batch 1, 1 iteration'),
     ('python tools/benchmarks/scene_transfer.py projects/crosspt_mmdet3d/configs/'
      'ppkt/srunet34_scratch_scannet-seg_synthetic.py projects/crosspt_mmdet3d/'
      'configs/ppkt/srunet34_ft_scannet-seg_synthetic.py --pretrained work_dirs/'
