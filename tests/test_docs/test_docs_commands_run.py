@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 
 import test_docs_examples
+from tool_runner import call_script  # on the path test_docs_examples sets
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / 'docs'
@@ -39,7 +40,7 @@ DOCS = REPO / 'docs'
 RUN_SNIPPETS = r'''
 import contextlib, io, json, sys
 results = []
-for code in json.load(sys.stdin):
+for code in json.load(open(sys.argv[1])):
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
@@ -69,9 +70,7 @@ def test_python_c_checks_print_the_installed_versions():
     listing = bash_commands('mmdet3d_integration.md', 'python -c ')
     assert len(install) == 4 and len(listing) == 1, (install, listing)
     codes = [argv[2] for argv in install + listing]
-    proc = subprocess.run([sys.executable, '-c', RUN_SNIPPETS], input=json.dumps(codes),
-                          cwd=REPO, env=env_one_thread(), capture_output=True, text=True,
-                          timeout=300)
+    proc = call_script(RUN_SNIPPETS, codes)
     assert '@@RESULTS@@' in proc.stdout, proc.stderr[-3000:]
     torch_, crosspt_, mmdet3d_, spconv_, configs = json.loads(
         proc.stdout.split('@@RESULTS@@')[-1])
@@ -193,7 +192,7 @@ def test_readme_commands_name_existing_tools_and_parse(monkeypatch):
 
 PUBLISH_RUNNER = r'''
 import runpy, sys
-for argv in __import__('json').loads(sys.stdin.read()):
+for argv in __import__('json').load(open(sys.argv[1])):
     sys.argv = argv
     runpy.run_path(argv[0], run_name='__main__')
 '''
@@ -217,9 +216,7 @@ def test_publish_commands_of_the_pretraining_page(tmp_path):
                         optimizer=dict(state={}, param_groups=[])), checkpoint)
         expected[out] = {k: v for k, v in state.items() if k.startswith('backbone.')}
         argvs.append([str(REPO / argv[0])] + argv[1:])
-    proc = subprocess.run([sys.executable, '-c', PUBLISH_RUNNER], input=json.dumps(argvs),
-                          cwd=tmp_path, env=env_one_thread(), capture_output=True, text=True,
-                          timeout=300)
+    proc = call_script(PUBLISH_RUNNER, argvs, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for out, state in expected.items():
         published = list(out.parent.glob(out.stem + '-*.pth'))

@@ -44,6 +44,8 @@ PAGES = ('index.md', 'installation.md', 'data_preparation.md', 'pretraining.md',
 # resolved from the repository root, as tools/train.py arranges it.
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / 'tests' / 'test_tools'))
+from tool_runner import call_script  # noqa: E402
 
 
 @pytest.fixture
@@ -381,7 +383,7 @@ LAUNCHERS = {
 #: the tool's own ArgumentParser (captured when main() asks it to parse)
 PARSE_CHECK = r'''
 import argparse, contextlib, io, json, os, runpy, sys
-jobs = json.load(sys.stdin)
+jobs = json.load(open(sys.argv[1]))
 real_parse_args = argparse.ArgumentParser.parse_args
 real_parse_known_args = argparse.ArgumentParser.parse_known_args
 
@@ -455,9 +457,7 @@ def test_documented_commands_name_existing_tools_and_parse():
     assert {'tools/train.py', 'tools/test.py', 'tools/create_data.py'} <= set(jobs)
     # the repository root importable as the editable install of tools/install.sh makes it
     path = [str(REPO)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=os.pathsep.join(path))
-    proc = subprocess.run([sys.executable, '-c', PARSE_CHECK], input=json.dumps(jobs),
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    proc = call_script(PARSE_CHECK, jobs, env=dict(PYTHONPATH=os.pathsep.join(path)))
     assert '@@RESULTS@@' in proc.stdout, proc.stderr[-3000:]
     results = json.loads(proc.stdout.split('@@RESULTS@@')[-1])
     for tool, entry in results.items():

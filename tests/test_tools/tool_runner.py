@@ -21,6 +21,7 @@ argv, exit code, seconds) to FILE.
 Anything else (bash launchers, other executables) is a subprocess.
 """
 import atexit
+import json
 import os
 import shutil
 import signal
@@ -109,6 +110,17 @@ def call(cmd, env=None, timeout=900, cwd=REPO) -> subprocess.CompletedProcess:
         return subprocess.CompletedProcess(cmd, code, out, err)
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
                           env=env)
+
+
+def call_script(code: str, payload, env=None, timeout=300, cwd=REPO
+                ) -> subprocess.CompletedProcess:
+    """Run the Python ``code`` as a script (a pre-loader job: the third-party imports
+    shared) whose ``sys.argv[1]`` names a JSON file holding ``payload``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script, data = Path(tmp) / 'script.py', Path(tmp) / 'payload.json'
+        script.write_text(code)
+        data.write_text(json.dumps(payload))
+        return call([sys.executable, script, data], env, timeout, cwd)
 
 
 def preloader_env() -> dict:
