@@ -4,7 +4,8 @@
 tool needs (torch, mmengine, mmcv, scipy, mmdet3d where installed, and what runs import
 lazily; nothing of crosspt or the repository), listens on the Unix socket SOCKET and
 prints ``ready``; it ends when its stdin closes (the test worker that started it ended,
-however it ended).
+however it ended).  ``preloader.py SOCKET --bare`` serves without those imports (the
+serve loop's own tests).
 
 Protocol (AF_UNIX, SOCK_SEQPACKET, so each message arrives whole): a job is one message,
 JSON ``{"argv": [script, ...], "env": {...}, "cwd": ...}``, carrying three file
@@ -29,24 +30,28 @@ import tempfile
 import time
 import traceback
 
-import mmcv.ops  # noqa: F401
-import mmengine.runner  # noqa: F401
-import numpy  # noqa: F401
-import scipy.spatial  # noqa: F401
-import torch
+#: what every tool imports
+SHARED = ('torch', 'mmcv.ops', 'mmengine.runner', 'numpy', 'scipy.spatial')
+OPTIONAL = ('mmdet3d.models', 'mmdet3d.datasets',   # where installed
+            # the visualizer of mmdet3d configs (trimesh, networkx: 0.43 s a run)
+            'mmdet3d.visualization', 'mmdet3d.evaluation',
+            # imported lazily by a run: the optimizer's first use (torch._dynamo),
+            # mmengine's environment report (setuptools), pictures, point-op backends,
+            # h5 object sets
+            'torch._dynamo', 'setuptools', 'matplotlib.pyplot', 'PIL.Image',
+            'fpsample', 'pykdtree.kdtree', 'h5py')
 
-for optional in ('mmdet3d.models', 'mmdet3d.datasets',   # where installed
-                 # the visualizer of mmdet3d configs (trimesh, networkx: 0.43 s a run)
-                 'mmdet3d.visualization', 'mmdet3d.evaluation',
-                 # imported lazily by a run: the optimizer's first use (torch._dynamo),
-                 # mmengine's environment report (setuptools), pictures, point-op backends,
-                 # h5 object sets
-                 'torch._dynamo', 'setuptools', 'matplotlib.pyplot', 'PIL.Image',
-                 'fpsample', 'pykdtree.kdtree', 'h5py'):
-    try:
-        importlib.import_module(optional)
-    except ImportError:
-        pass
+
+def preload() -> None:
+    """Import the libraries the jobs share (5-12 s)."""
+    for name in SHARED:
+        importlib.import_module(name)
+    for name in OPTIONAL:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
 
 sys.path.pop(0)   # this file's folder: a job's script folder takes its place
 # Every job imports crosspt, tools/ and projects/ afresh; under PYTHONDONTWRITEBYTECODE
@@ -56,10 +61,6 @@ if sys.dont_write_bytecode:
     sys.pycache_prefix = os.path.join(tempfile.gettempdir(),
                                       f'crosspt-tests-pycache-{os.getuid()}')
     sys.dont_write_bytecode = False
-# The imports above leave ~10^6 objects that every full collection in a job would walk
-# again (mmengine's datasets call gc.collect() once each: 0.85 s apiece here); frozen,
-# a job's collections only visit what the job itself made.
-gc.freeze()
 
 
 def run_job(job: dict, fds: list) -> int:
@@ -70,6 +71,7 @@ def run_job(job: dict, fds: list) -> int:
     os.environ.clear()
     os.environ.update(job['env'])
     os.chdir(job['cwd'])
+    import torch   # shared (preload)
     torch.set_num_threads(int(job['env'].get('OMP_NUM_THREADS', '1')))
     script = os.path.abspath(job['argv'][0])
     sys.argv = job['argv']
@@ -146,4 +148,10 @@ def serve(path: str) -> None:
 
 
 if __name__ == '__main__':
+    if sys.argv[2:] != ['--bare']:   # --bare: the serve loop alone (its own tests)
+        preload()
+    # The imports leave ~10^6 objects that every full collection in a job would walk
+    # again (mmengine's datasets call gc.collect() once each: 0.85 s apiece here); frozen,
+    # a job's collections only visit what the job itself made.
+    gc.freeze()
     serve(sys.argv[1])

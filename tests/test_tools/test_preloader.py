@@ -81,7 +81,7 @@ def test_time_out_kills_the_job(tmp_path):
     sleeper = script(tmp_path, 'sleeper.py', "import time\nprint('start', flush=True)\n"
                                              "time.sleep(60)\n")
     with pytest.raises(subprocess.TimeoutExpired) as info:
-        call([sys.executable, sleeper], timeout=3)
+        call([sys.executable, sleeper], timeout=1.5)
     assert info.value.output.strip() in ('start', b'start')
 
 
@@ -114,7 +114,7 @@ def test_the_preloader_ends_when_its_worker_does(tmp_path):
     """A pre-loader whose stdin closes (its pytest worker ended, even by SIGKILL) exits
     instead of serving forever."""
     proc = subprocess.Popen([sys.executable, str(REPO / 'tests/test_tools/preloader.py'),
-                             str(tmp_path / 'socket')], stdin=subprocess.PIPE,
+                             str(tmp_path / 'socket'), '--bare'], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == 'ready'
