@@ -17,6 +17,7 @@ tests/test_tools/preloaded_python.py).  The job is a fresh process of its own: i
 imports crosspt, registers its modules and runs the script as ``__main__`` with the job's
 argv, environment and working directory; only the third-party imports are shared.
 """
+import atexit
 import gc
 import importlib
 import json
@@ -100,6 +101,11 @@ def handle(conn: socket.socket) -> None:
         try:
             code = run_job(job, fds)
         finally:
+            # what an interpreter's exit runs: among others multiprocessing's, which ends
+            # daemonic children (DataLoader workers); skipped, they outlived the job by
+            # up to 5 s (their parent check) holding its stdout, and a caller reading
+            # that pipe (tools/dist_train.sh's) waited for them
+            atexit._run_exitfuncs()
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
