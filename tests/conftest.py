@@ -27,15 +27,14 @@ if os.environ.get('PYTEST_XDIST_WORKER'):
     os.environ['OMP_NUM_THREADS'] = '1'
 
 
-# the longest files, longest first, from 2-worker runs' --durations (2026-12-03, 18:00)
-LONGEST_FIRST = ('test_docs_benchmark_commands.py', 'test_train_ppkt.py',
-                 'test_docs_recipes.py', 'test_scene_benchmarks.py',
-                 'test_benchmark_configs.py', 'test_docs_scene_recipes.py',
-                 'test_train_tap.py', 'test_linear_probe_tool.py',
-                 'test_official_weights_e2e.py', 'test_docs_commands_run.py',
+# the longest files, longest first, from 2-worker runs' --durations (2026-12-03, 21:05)
+LONGEST_FIRST = ('test_train_ppkt.py', 'test_docs_benchmark_commands.py',
+                 'test_docs_recipes.py', 'test_benchmark_configs.py',
+                 'test_scene_benchmarks.py', 'test_train_tap.py', 'test_docs_scene_recipes.py',
+                 'test_linear_probe_tool.py', 'test_official_weights_e2e.py',
                  'test_tap_backbones_learn.py', 'test_docs_data_commands.py',
-                 'test_resume_exact.py', 'test_tap_learning.py', 'test_profile_sparse.py',
-                 'test_mmdet3d_votenet.py')
+                 'test_mmdet3d_votenet.py', 'test_profile_sparse.py', 'test_auto_scale_lr.py',
+                 'test_tap_learning.py', 'test_benchmark_ops.py')
 
 
 def pytest_configure(config) -> None:
