@@ -24,7 +24,6 @@ cloud for PointMLP (its stages take any N divisible by 16).
   ResNet-50 teacher, ShapeNetPart segmentor written in process.
 """
 import functools
-import math
 import os
 import re
 import shlex
@@ -40,6 +39,7 @@ from test_command_coverage import collect
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / 'tests' / 'test_tools'))
+from config_shrink import fewer_points_options  # noqa: E402
 from tool_runner import one_rank_world, run  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -227,17 +227,7 @@ def fewer_points(config: str, n: int = FEW_POINTS) -> List[str]:
     any N divisible by 16."""
     cfg = Config.fromfile(str(REPO / config))
     assert cfg.model.get('module', cfg.model).backbone.type == 'PointMLP', config
-    pipelines = {f'{loader}.dataset.pipeline': cfg[loader].dataset.pipeline
-                 for loader in LOADERS if loader in cfg}
-    pipelines.update({'tta_pipeline': cfg.tta_pipeline} if 'tta_pipeline' in cfg else {})
-    options = []
-    for prefix, pipeline in pipelines.items():
-        for i, step in enumerate(pipeline):
-            if 'num_points' in step:
-                options.append(f'{prefix}.{i}.num_points={n}')
-            if 'fps_points' in step:
-                scaled = math.ceil(step['fps_points'] * n / step['num_points'])
-                options.append(f'{prefix}.{i}.fps_points={scaled}')
+    options = fewer_points_options(cfg, n)
     assert options, f'{config}: no sampling step'
     return options
 

@@ -31,6 +31,7 @@ from mmengine.runner import Runner
 
 import crosspt.models  # noqa: F401
 from crosspt.registry import MODELS
+from config_shrink import fewer_points_options
 from tool_runner import run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -148,10 +149,7 @@ def short_finetune_options(config_name: str, work_dir: Path) -> list:
                'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
                'default_hooks.logger.interval=1', 'randomness.seed=0']
     if backbone_of(config_name) == 'dgcnn':         # its cost grows with N * k; k = 20
-        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            steps = [step.type for step in cfg[loader].dataset.pipeline]
-            options.append(f'{loader}.dataset.pipeline.{steps.index("TakeFirstPoints")}'
-                           f'.num_points={E2E_POINTS}')
+        options += fewer_points_options(cfg, E2E_POINTS)   # TakeFirstPoints of each loader
     return options
 
 
