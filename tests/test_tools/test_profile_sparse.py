@@ -78,6 +78,27 @@ def has_backward_ancestor(event) -> bool:
     return False
 
 
+def part_seconds_bottom_up(step) -> dict:
+    """Seconds per part, summed bottom-up: every event's self time goes to the part of its
+    outermost labelled range or aten op below ``step`` (none: not counted)."""
+    seconds = {}
+    stack = [(child, None, False) for child in step.cpu_children]
+    while stack:
+        event, part, backward = stack.pop()
+        backward = backward or event.name.startswith(ps.BACKWARD_PREFIX)
+        if part is None:
+            part = ps.PART_OF_LABEL.get(event.name)
+            if part is None and event.name.startswith('aten::'):
+                part = ps.aten_part(event.name, backward)
+        children = event.cpu_children
+        if part is not None:
+            self_us = event.time_range.elapsed_us() - sum(c.time_range.elapsed_us()
+                                                          for c in children)
+            seconds[part] = seconds.get(part, 0.0) + self_us * 1e-6
+        stack.extend((child, part, backward) for child in children)
+    return seconds
+
+
 def test_labels_in_forward_and_backward_and_parts_sum_to_the_step():
     torch.set_num_threads(1)
     model = ps.build_backbone()
@@ -98,8 +119,14 @@ def test_labels_in_forward_and_backward_and_parts_sum_to_the_step():
     assert set(seconds) == set(ps.PARTS) | {'untraced'}
     for part in ps.PARTS:
         assert counts[part] > 0 and seconds[part] > 0, part
+    step = next(e for e in events if e.name == ps.STEP_LABEL)
+    for part, value in part_seconds_bottom_up(step).items():
+        assert seconds[part] == pytest.approx(value, abs=1e-5), part
+    # how much of the step is Python between ops depends on the VM's speed; 85-94 % of it is
+    # traced on this machine, so half is a bound that only a lost subtree would break
     traced = sum(seconds[p] for p in ps.PARTS)
-    assert abs(traced - total) <= 0.15 * total, (traced, total)
+    assert 0.5 * total < traced <= total + 1e-6, (traced, total)
+    assert seconds['untraced'] == pytest.approx(total - traced)
     assert seconds['GEMM fwd'] + seconds['GEMM bwd'] > 0.2 * total
 
 
