@@ -156,7 +156,7 @@ COVERAGE = {
      'work_dirs/tap_2k'):
         Entry(BENCH + 'test_tap_2k_trains_two_epochs_and_validates_each', 'overrides',
               ('read from the page; 1 + 1 objects (1 held out) generated in tmp, batch 2, '
-               'its 2 epochs, tmp work dir')),
+               'its 2 epochs, no loader workers, tmp work dir')),
     ('python tools/benchmarks/pretrain_gain.py configs/tap/benchmarks/'
      'gain_pointmlp_scanobjectnn-obj-bg_synthetic.py --init random --init '
      'tap=work_dirs/tap_2k/epoch_2.pth --init supervised=work_dirs/'
@@ -189,13 +189,13 @@ COVERAGE = {
      'resnet18-w32_synthetic-seg_24rooms.py'):
         Entry(BENCH + 'test_teacher_trains_on_the_generated_rooms', 'overrides',
               ('read from the page; the 3 generated rooms (0-1 train, 2 validates), 2 '
-               'iterations of 2 crops, tmp work dir')),
+               'iterations of 2 crops, no loader workers, tmp work dir')),
     ('python tools/train.py configs/ppkt/srunet34_synthetic-24rooms.py --work-dir '
      'work_dirs/ppkt_24rooms'):
         Entry(BENCH + 'test_ppkt_24rooms_distils_the_trained_teacher', 'overrides',
               ('read from the page; CROSSPT_TEACHER the 2-iteration teacher, rooms 0-1 of '
-               'the 3 generated pre-train and 2 validates, batch 1, 2 iterations, tmp work '
-               'dir')),
+               'the 3 generated pre-train and 2 validates, batch 1, 2 iterations, no loader '
+               'workers, tmp work dir')),
     ('python tools/benchmarks/scene_gain.py --pretrained work_dirs/ppkt_24rooms/'
      'iter_600.pth --linear-probe-config projects/crosspt_mmdet3d/configs/ppkt/'
      'gain_linear-probe_srunet34_scannet-seg_synthetic.py --scratch-config projects/'
@@ -213,7 +213,7 @@ COVERAGE = {
      'ppkt_24rooms_random-teacher'):
         Entry(BENCH + 'test_ppkt_24rooms_random_teacher_loads_no_teacher', 'overrides',
               ('read from the page; rooms 0-1 of the 3 generated pre-train and 2 '
-               'validates, batch 1, 2 iterations, tmp work dir')),
+               'validates, batch 1, 2 iterations, no loader workers, tmp work dir')),
     ('python tools/benchmarks/scene_gain.py --pretrained work_dirs/'
      'ppkt_24rooms_random-teacher/iter_600.pth --linear-probe-config projects/'
      'crosspt_mmdet3d/configs/ppkt/'

@@ -27,6 +27,7 @@ from test_command_coverage import block_commands
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / 'tests' / 'test_tools'))
+from config_shrink import main_process_loading  # noqa: E402
 from test_pretrain_gain_tool import tiny_options  # noqa: E402
 from tool_runner import WEIGHTS_ONLY, run  # noqa: E402
 
@@ -113,7 +114,8 @@ def tap_2k(tmp_path_factory):
     objects = {f'auto_generate.{k}': v for k, v in TAP_OBJECTS.items()}
     output = run([*argv, '--cfg-options',
                   *loader_options(LOADERS, data_root=tmp / 'shapenet55', **objects),
-                  'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1'])
+                  *main_process_loading(), 'train_dataloader.batch_size=2',
+                  'default_hooks.logger.interval=1'])
     return tmp / 'work', output
 
 
@@ -264,9 +266,11 @@ def test_create_data_writes_the_pretraining_rooms(frames):
 
 
 def frame_options(frames: Path) -> List[str]:
-    """The 3 generated rooms (their own generation parameters: nothing is regenerated)."""
-    return loader_options(LOADERS, data_root=frames, **{'auto_generate.num_scenes': 3,
-                                                        'auto_generate.frames_per_scene': 2})
+    """The 3 generated rooms (their own generation parameters: nothing is regenerated),
+    loaded in the main process."""
+    return [*loader_options(LOADERS, data_root=frames, **{'auto_generate.num_scenes': 3,
+                                                         'auto_generate.frames_per_scene': 2}),
+            *main_process_loading()]
 
 
 @pytest.fixture(scope='module')

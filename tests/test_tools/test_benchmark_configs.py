@@ -31,7 +31,7 @@ from mmengine.runner import Runner
 
 import crosspt.models  # noqa: F401
 from crosspt.registry import MODELS
-from config_shrink import fewer_points_options
+from config_shrink import fewer_points_options, main_process_loading
 from tool_runner import run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -147,7 +147,8 @@ def short_finetune_options(config_name: str, work_dir: Path) -> list:
                'train_dataloader.dataset.indices=8', 'train_dataloader.batch_size=4',
                'val_dataloader.dataset.indices=6', 'test_dataloader.dataset.indices=6',
                'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-               'default_hooks.logger.interval=1', 'randomness.seed=0']
+               'default_hooks.logger.interval=1', 'randomness.seed=0',
+               *main_process_loading()]
     if backbone_of(config_name) == 'dgcnn':         # its cost grows with N * k; k = 20
         options += fewer_points_options(cfg, E2E_POINTS)   # TakeFirstPoints of each loader
     return options

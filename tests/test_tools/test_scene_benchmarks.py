@@ -6,13 +6,15 @@ each benchmark config loads the matching pretrained backbone with a key report a
 refuses a mismatched one.
 
 Covered elsewhere: scene configs under ``--launcher pytorch`` (MMDistributedDataParallel)
-as one-rank worlds in tests/test_projects/test_docs_scene_recipes.py; two processes: tools/dist_train.sh in tests/test_tools/test_resume_exact.py, SR-UNet's
+as one-rank worlds in tests/test_projects/test_docs_scene_recipes.py; two processes:
+tools/dist_train.sh in tests/test_tools/test_resume_exact.py, SR-UNet's
 synchronised sparse BatchNorm and a DDP step equal to one process on the union batch in
 tests/test_models/test_ppkt_sync_step.py, the Runner's BatchNorm conversion in
 tests/test_engine/test_sync_bn_runner.py.
 
-The benchmark configs run unchanged except for --cfg-options that shorten the schedule
-and point at a small cached copy of the scenes (``data/test_cache/``).
+The benchmark configs run unchanged except for --cfg-options that shorten the schedule,
+point at a small cached copy of the scenes (``data/test_cache/``) and load the data in
+the main process (``config_shrink.main_process_loading``).
 """
 import re
 import sys
@@ -21,6 +23,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from config_shrink import main_process_loading
 from tool_runner import WEIGHTS_ONLY, run
 
 pytest.importorskip('mmdet3d.models')
@@ -43,6 +46,7 @@ def data_options(*loaders: str, seg: bool) -> list:
     for loader in loaders:
         opts.append(f'{loader}.dataset.data_root={DATA_ROOT}/')
         opts += [f'{loader}.dataset.auto_generate.{k}={v}' for k, v in SMALL.items()]
+    opts += main_process_loading(loaders)
     if seg:
         opts.append('train_dataloader.dataset.scene_idxs='
                     f'{DATA_ROOT}/seg_info/train_resampled_scene_idxs.npy')
@@ -182,7 +186,7 @@ def tap_3detr_encoder(work_dir: Path) -> Path:
         f'data_root={work_dir / "shapenet55"}', 'auto_generate.num_train=2',
         'auto_generate.num_val=1', 'auto_generate.num_test=1')]
     run([sys.executable, 'tools/train.py', 'configs/tap/3detr-encoder_synthetic.py',
-         '--work-dir', str(work_dir), '--cfg-options', *objects,
+         '--work-dir', str(work_dir), '--cfg-options', *objects, *main_process_loading(),
          'train_dataloader.batch_size=2', 'train_dataloader.dataset.pipeline.5.num_views=1',
          'model.photograph.depth=2', 'model.backbone.preenc_npoints=256',
          'train_cfg.max_epochs=1', 'param_scheduler.0.T_max=1', 'param_scheduler.0.end=1'])
