@@ -117,11 +117,13 @@ COVERAGE = {
     ('python tools/create_data.py synthetic-scenes --out data/synthetic_scans_sens '
      '--num-scenes 1 --frames-per-scene 2 --write-sens'):
         Entry(DATA + 'test_frames_extracted_from_the_written_sens_equal_the_written_frames',
-              'verbatim', 'run from an empty tmp folder'),
+              'overrides', ('run from an empty tmp folder with --frame-step 2 (the .sens '
+                            'holds 4 frames, not 50)')),
     ('python tools/dataset_converters/scannet_sens.py data/synthetic_scans_sens data/'
      'synthetic_frames_from_sens --frame-skip 25'):
         Entry(DATA + 'test_frames_extracted_from_the_written_sens_equal_the_written_frames',
-              'verbatim', 'from the tmp folder of the --write-sens line before it'),
+              'overrides', ('from the tmp folder of the --write-sens line before it, '
+                            '--frame-skip 2 to match its --frame-step')),
     # first shown on docs/extending.md
     ('python tools/train.py docs/examples/tap_tiny-pointnet_synthetic.py --work-dir '
      'work_dirs/tap_tiny'):

@@ -6,10 +6,11 @@ docs_command_coverage.py).
   --num-test 1`` writes the tree the page draws; ``synthetic-objects`` (small per-class
   counts) writes the four sub-folders that the ``configs/_base_/datasets/synthetic_*.py``
   data_roots name.
-- ``synthetic-scenes ... --write-sens`` and the ``scannet_sens.py`` line after it, as
-  written, in a tmp folder: the frames extracted from the ``.sens`` are byte-identical to
-  the ones the generator wrote directly. The ``--scenes scene0000_00 scene0000_01`` line,
-  as written, on three copies of that ``.sens``: only the two named scenes are written.
+- ``synthetic-scenes ... --write-sens`` and the ``scannet_sens.py`` line after it, with
+  every 2nd frame kept instead of every 25th, in a tmp folder: the frames extracted from
+  the ``.sens`` are byte-identical to the ones the generator wrote directly. The
+  ``--scenes scene0000_00 scene0000_01`` line, as written, on three copies of that
+  ``.sens``: only the two named scenes are written.
 - ``render_views.py MESH_DIR data/MyShapes ... --workers 2`` (the process pool) on
   test_render_views.py's five meshes: the split of the page's rule, and a mesh converted
   again in this process gives the same files.
@@ -114,13 +115,18 @@ def test_synthetic_objects_command_writes_the_data_roots_of_the_configs(  # noqa
 # ----------------------------------------------------------------------------- .sens
 @pytest.fixture(scope='module')
 def sens_pair(tmp_path_factory):
-    """The page's ``--write-sens`` command and the converter line after it, as written,
-    from an empty folder (1 room x 2 frames; the .sens holds all 50 frames)."""
+    """The page's ``--write-sens`` command and the converter line after it, from an empty
+    folder, with every 2nd frame kept instead of every 25th (``--frame-step 2`` and
+    ``--frame-skip 2``): 1 room x 2 frames, and the .sens holds all 4 frames instead of 50
+    (each is rendered; 7.7 s -> 1 s)."""
     folder = tmp_path_factory.mktemp('sens_pair')
     write = page_command('data_preparation.md', 'python tools/create_data.py synthetic-scenes',
                          '--write-sens')
     convert = page_command('data_preparation.md', 'python tools/dataset_converters/scannet_sens.py',
                            write[write.index('--out') + 1])
+    assert convert[convert.index('--frame-skip') + 1] == '25' and '--frame-step' not in write
+    write = write + ['--frame-step', '2']
+    convert[convert.index('--frame-skip') + 1] = '2'
     outputs = [run_in(folder, write), run_in(folder, convert)]
     return folder, write, convert, outputs
 
@@ -162,9 +168,9 @@ def test_converter_scenes_option_writes_only_the_named_scenes(sens_pair, tmp_pat
     out = tmp_path / argv[3]
     assert sorted(p.name for p in out.iterdir()) == sorted(scenes) == \
         ['scene0000_00', 'scene0000_01']
-    for name in scenes:                                         # default --frame-skip 25
-        assert sorted(p.name for p in (out / name / 'color').iterdir()) == ['0.jpg', '25.jpg']
-        assert f'{name}: 50 frames in file, 2 written' in output
+    for name in scenes:              # default --frame-skip 25 of the .sens's 4 frames
+        assert sorted(p.name for p in (out / name / 'color').iterdir()) == ['0.jpg']
+        assert f'{name}: 4 frames in file, 1 written' in output
     assert 'scene0001_00' not in output
 
 
