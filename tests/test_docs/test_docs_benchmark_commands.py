@@ -171,9 +171,9 @@ def finetune_options() -> List[str]:
     """transfer.py's --cfg-options: the cached ModelNet40 twin, 8 training (of which the
     label fraction keeps fewer than a batch: no drop_last) / 6 test clouds of 256 points,
     no loader workers."""
-    loaders = [f'{loader}.{key}' for loader in LOADERS for key in (
-        'dataset.pipeline.1.num_points=256', 'num_workers=0', 'persistent_workers=False')]
-    return ['--cfg-options', *loader_options(LOADERS, data_root=MODELNET40), *loaders,
+    points = [f'{loader}.dataset.pipeline.1.num_points=256' for loader in LOADERS]
+    return ['--cfg-options', *loader_options(LOADERS, data_root=MODELNET40), *points,
+            *main_process_loading(),
             'train_dataloader.dataset.indices=8', 'train_dataloader.drop_last=False',
             'val_dataloader.dataset.indices=6', 'test_dataloader.dataset.indices=6',
             'default_hooks.logger.interval=1']
@@ -377,8 +377,7 @@ def test_scene_transfer_lines(line, rooms, ppkt_24rooms, tmp_path):
     assert argv[2:4] == [GAIN + scratch, GAIN + finetune], argv
     argv = swap(argv, 'work_dirs/ppkt_srunet34/iter_360.pth', str(ppkt_24rooms[0]))
     options = [*loader_options(LOADERS, data_root=f'{rooms}/', auto_generate=None),
-               *[f'{loader}.num_workers=0' for loader in LOADERS],
-               *[f'{loader}.persistent_workers=False' for loader in LOADERS],
+               *main_process_loading(),
                'train_dataloader.batch_size=1', 'train_cfg.max_iters=1',
                'train_cfg.val_interval=1', 'param_scheduler.0.T_max=1',
                'param_scheduler.0.end=1', 'default_hooks.checkpoint.interval=1']

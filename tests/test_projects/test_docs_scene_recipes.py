@@ -33,6 +33,7 @@ import pytest
 pytest.importorskip('mmdet3d.models')
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'test_tools'))
+from config_shrink import main_process_loading  # noqa: E402
 from test_scene_benchmarks import save_backbone  # noqa: E402
 from tool_runner import REPO, WEIGHTS_ONLY, one_rank_world, run  # noqa: E402
 
@@ -60,9 +61,7 @@ DET_CLASSES = ('cabinet', 'bed', 'chair', 'sofa', 'table', 'door', 'window', 'bo
                'picture', 'counter', 'desk', 'curtain', 'refrigerator', 'showercurtrain',
                'toilet', 'sink', 'bathtub', 'garbagebin')
 #: no dataloader worker processes (2 cores; the data are the same)
-NO_WORKERS = [f'{loader}.{key}' for loader in ('train_dataloader', 'val_dataloader',
-                                               'test_dataloader')
-              for key in ('num_workers=0', 'persistent_workers=False')]
+NO_WORKERS = main_process_loading()
 #: no validation, no last checkpoint: for runs whose metric another test checks
 TRAIN_ONLY = ['train_cfg.val_begin=1000', 'default_hooks.checkpoint.save_last=False']
 
