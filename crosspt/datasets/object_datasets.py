@@ -32,6 +32,7 @@ from mmengine.logging import print_log
 from crosspt.fileio.atomic import file_lock
 
 from .auto_generate import AutoGenerateMixin
+from .packing import PackedDataListMixin
 from .transforms.builder import build_transforms
 
 #: ``format`` of the JSON record in every presampled ``.npz`` cache
@@ -255,7 +256,7 @@ def find_data_dir(data_root: str, marker: str, subdirs: Sequence[str]) -> Option
     return None
 
 
-class BaseObjectDataset(AutoGenerateMixin, BaseDataset, metaclass=ABCMeta):
+class BaseObjectDataset(PackedDataListMixin, AutoGenerateMixin, BaseDataset, metaclass=ABCMeta):
     """Common constructor and ``auto_generate`` logic of the object datasets.
 
     Subclasses set ``GENERATOR`` (registry name of a generator of

@@ -36,6 +36,7 @@ from crosspt.fileio.scannet_layout import (frame_ids, frame_path, read_depth, re
 from crosspt.registry import DATASETS
 
 from .auto_generate import AutoGenerateMixin
+from .packing import PackedDataListMixin
 from .transforms.builder import build_transforms
 
 from .transforms.rgbd_transforms import COORDINATES, valid_depth_mask
@@ -65,7 +66,7 @@ def _depth_image_size(path: str) -> Tuple[int, int]:
 
 
 @DATASETS.register_module()
-class ScanNetFramesDataset(AutoGenerateMixin, BaseDataset):
+class ScanNetFramesDataset(PackedDataListMixin, AutoGenerateMixin, BaseDataset):
     """ScanNet RGB-D frames (every ``frame_skip``-th) as PPKT pre-training samples.
 
     Data info per frame (consumed by ``LoadRGBDFrame``): ``sample_idx``, ``scene`` (str),

@@ -30,6 +30,7 @@ from crosspt.fileio.scannet_layout import frame_ids, frame_path, read_color, rea
 from crosspt.registry import DATASETS, TRANSFORMS
 
 from .auto_generate import AutoGenerateMixin
+from .packing import PackedDataListMixin
 from .transforms.builder import build_transforms
 
 
@@ -151,7 +152,7 @@ class PackImageSegInputs:
 
 
 @DATASETS.register_module()
-class ScanNetImageSegDataset(AutoGenerateMixin, BaseDataset):
+class ScanNetImageSegDataset(PackedDataListMixin, AutoGenerateMixin, BaseDataset):
     """Frames of ScanNet-layout scenes with per-pixel labels for 2D segmentation.
 
     Args:

@@ -24,6 +24,7 @@ from crosspt.fileio.synthetic_info import SYNTHETIC_INFO, is_synthetic
 from crosspt.registry import DATASETS
 
 from .auto_generate import AutoGenerateMixin
+from .packing import PackedDataListMixin
 from .transforms.builder import build_transforms
 
 SPLIT_SUBSETS: Dict[str, List[str]] = {
@@ -53,7 +54,7 @@ def view_image_path(data_root: str, subset: str, ply_name: str, view: int) -> st
 
 
 @DATASETS.register_module()
-class ShapeNet55ViewsDataset(AutoGenerateMixin, BaseDataset):
+class ShapeNet55ViewsDataset(PackedDataListMixin, AutoGenerateMixin, BaseDataset):
     """TAP pre-training data: one sample = one ``.ply`` cloud + its 12 view images.
 
     Each data info is ``{'ply_path': str, 'image_paths': [num_views_total str],

@@ -18,6 +18,7 @@ from mmengine.structures import BaseDataElement
 from torch import nn
 
 from crosspt.models.image import ImageSegmentor, ImageTeacher, ResNet
+from crosspt.models.image.image_segmentor import channel_argmax
 from crosspt.registry import MODELS
 
 MEAN = (0.485, 0.456, 0.406)
@@ -314,6 +315,23 @@ def test_segmentor_preprocessing_matches_the_teacher():
     teacher.backbone.conv1.register_forward_pre_hook(lambda m, a: seen.append(a[0]))
     teacher(torch.stack(data['inputs']))
     torch.testing.assert_close(seen[0], batch['inputs'])
+
+
+@pytest.mark.parametrize('kind', ['random', 'ties', 'one_class', 'nan'])
+def test_channel_argmax_equals_torch_argmax(kind):
+    """The segmentor's class argmax against torch's (first maximum on ties, NaN wins)."""
+    gen = torch.Generator().manual_seed(0)
+    if kind == 'ties':                  # 3 levels over 7 classes: ties at most pixels
+        logits = torch.randint(0, 3, (2, 7, 5, 6), generator=gen).float()
+    else:
+        logits = torch.randn(2, 1 if kind == 'one_class' else 7, 5, 6, generator=gen)
+    if kind == 'nan':
+        logits[1, 4, 2, 3] = float('nan')
+    expected = logits.argmax(1)
+    if kind == 'ties':
+        assert (logits == logits.amax(1, keepdim=True)).sum(1).gt(1).float().mean() > 0.3
+    result = channel_argmax(logits)
+    assert result.dtype == torch.int64 and torch.equal(result, expected)
 
 
 def test_segmentor_loss_ignores_unlabelled_pixels_and_decreases():

@@ -386,3 +386,17 @@ def test_validate_scene_semantic_id_out_of_range(root, tmp_path):
     with pytest.raises(ValueError, match=r'semantic_mask/scene0000_00\.bin.*5 ids outside '
                                          r"0\.\.41.*\[-1\]"):
         one_scene_seg(data, True)[0]
+
+
+def test_scene_datasets_pack_their_data_list_without_collecting():
+    """The crosspt scene datasets take crosspt.datasets.packing's data-list packing
+    (mmengine's format, no full garbage collection after it)."""
+    from mmengine.dataset import BaseDataset
+
+    from crosspt.datasets.packing import PackedDataListMixin
+    from projects.crosspt_mmdet3d.crosspt_mmdet3d.s3dis import CrossptS3DISSegDataset
+    from projects.crosspt_mmdet3d.crosspt_mmdet3d.sunrgbd import CrossptSUNRGBDDataset
+    for cls in (cdatasets.CrossptScanNetSegDataset, cdatasets.CrossptScanNetDataset,
+                CrossptS3DISSegDataset, CrossptSUNRGBDDataset):
+        assert cls.__mro__.index(PackedDataListMixin) < cls.__mro__.index(BaseDataset), cls
+        assert cls._serialize_data is PackedDataListMixin._serialize_data, cls

@@ -77,6 +77,32 @@ def test_jobs_cache_bytecode_outside_the_checkout(tmp_path):
     assert not Path(prefix).is_relative_to(REPO)
 
 
+EXIT_FUNCTIONS = '''
+import atexit, sys, weakref
+import torch.library
+def mine():
+    with open(sys.argv[1], 'w') as out:
+        out.write('ran')
+atexit.register(mine)
+library = [f for f in weakref.finalize._registry if f.peek()[1] is torch.library._del_library]
+print(len(library), sum(f.atexit for f in library))
+'''
+
+
+def test_jobs_run_their_exit_functions_but_keep_torch_operator_registrations(tmp_path):
+    """A job's own exit functions run; the finalizers of the libraries the pre-loader
+    imported that deregister torch operators are not run at its exit."""
+    child = script(tmp_path, 'child.py', EXIT_FUNCTIONS)
+    proc = call([sys.executable, child, str(tmp_path / 'ran.txt')], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / 'ran.txt').read_text() == 'ran'
+    registered, run_at_exit = map(int, proc.stdout.split())
+    if _preloading():
+        assert registered > 100 and run_at_exit == 0
+    else:                                                # a fresh interpreter: Python's rule
+        assert run_at_exit == registered
+
+
 def test_time_out_kills_the_job(tmp_path):
     sleeper = script(tmp_path, 'sleeper.py', "import time\nprint('start', flush=True)\n"
                                              "time.sleep(60)\n")

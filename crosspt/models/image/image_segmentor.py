@@ -21,6 +21,24 @@ from ..base import PointAlgorithm
 from .teacher import IMAGENET_MEAN, IMAGENET_STD, images_to_unit_range, imagenet_normalize
 
 
+def channel_argmax(logits: Tensor) -> Tensor:
+    """(B, K, H, W) -> (B, H, W) int64, equal to ``logits.argmax(1)`` (the first maximal
+    class).  On CPU, argmax over the strided class axis is slow (70 ms for 4 x 20 x 240 x
+    320, torch 2.13, one thread); the channel maximum followed by K comparisons takes a
+    tenth of that.  NaN logits (argmax treats NaN as the maximum) and other devices take
+    ``argmax``."""
+    if logits.device.type != 'cpu' or logits.dim() != 4:
+        return logits.argmax(1)
+    best = logits.amax(1)                                                  # (B, H, W)
+    if torch.isnan(best).any():
+        return logits.argmax(1)
+    index = torch.zeros(best.shape, dtype=torch.long)
+    for k in range(logits.shape[1] - 1, 0, -1):             # ends on the first maximum
+        index.masked_fill_(logits[:, k] == best, k)
+    index.masked_fill_(logits[:, 0] == best, 0)
+    return index
+
+
 @MODELS.register_module()
 class ImageSegDataPreprocessor(BaseDataPreprocessor):
     """Stacks RGB images and normalises them like :class:`ImageTeacher`.
@@ -132,14 +150,14 @@ class ImageSegmentor(PointAlgorithm):
         else:       # keep the graph connected when a batch has no labelled pixel
             loss = logits.sum() * 0.0
         with torch.no_grad():
-            acc = (logits.argmax(1) == gt)[valid].float().mean() if valid.any() \
+            acc = (channel_argmax(logits) == gt)[valid].float().mean() if valid.any() \
                 else logits.new_zeros(())
         return dict(loss_seg=loss, acc_seg=acc)
 
     def predict(self, inputs: Tensor, data_samples: Optional[Sequence[BaseDataElement]] = None
                 ) -> List[BaseDataElement]:
         """Sets ``pred_sem_seg`` (H, W) int64 on each data sample (new ones if None)."""
-        pred = self.tensor(inputs).argmax(dim=1)                            # (B, H, W)
+        pred = channel_argmax(self.tensor(inputs))                          # (B, H, W)
         if data_samples is None:
             data_samples = [BaseDataElement() for _ in range(len(pred))]
         for sample, p in zip(data_samples, pred):

@@ -53,6 +53,7 @@ from mmdet3d.datasets import ScanNetDataset, ScanNetSegDataset
 from mmdet3d.registry import DATASETS, TRANSFORMS
 
 from crosspt.datasets.auto_generate import AutoGenerateMixin, find_generator
+from crosspt.datasets.packing import PackedDataListMixin
 from crosspt.fileio.safe_pickle import restricted_pickle_loads
 
 SCENE_IDXS_FILE = 'seg_info/train_resampled_scene_idxs.npy'
@@ -89,7 +90,7 @@ def _scene_label(info: dict) -> str:
     return os.path.splitext(os.path.basename(path))[0]
 
 
-class _CrossptScanNetMixin(AutoGenerateMixin):
+class _CrossptScanNetMixin(PackedDataListMixin, AutoGenerateMixin):
     """auto_generate + scene_fraction shared by the two datasets (put first in the bases)."""
 
     GENERATOR = 'generate_synthetic_scannet_mmdet3d'
