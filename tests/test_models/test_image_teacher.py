@@ -321,7 +321,7 @@ def test_segmentor_preprocessing_matches_the_teacher():
 def test_channel_argmax_equals_torch_argmax(kind):
     """The segmentor's class argmax against torch's (first maximum on ties, NaN wins)."""
     gen = torch.Generator().manual_seed(0)
-    if kind == 'ties':                  # 3 levels over 7 classes: ties at most pixels
+    if kind == 'ties':                  # 3 levels over 7 classes: ties at many pixels
         logits = torch.randint(0, 3, (2, 7, 5, 6), generator=gen).float()
     else:
         logits = torch.randn(2, 1 if kind == 'one_class' else 7, 5, 6, generator=gen)
