@@ -36,6 +36,6 @@ class PackedDataListMixin:
     :func:`pack_data_list` and empties it, with no ``gc.collect()`` afterwards."""
 
     def _serialize_data(self) -> Tuple[np.ndarray, np.ndarray]:
-        packed = pack_data_list(self.data_list)
+        data_and_ends = pack_data_list(self.data_list)
         self.data_list.clear()
-        return packed
+        return data_and_ends

@@ -84,7 +84,8 @@ def mine():
     with open(sys.argv[1], 'w') as out:
         out.write('ran')
 atexit.register(mine)
-library = [f for f in weakref.finalize._registry if f.peek()[1] is torch.library._del_library]
+library = [f for f in weakref.finalize._registry
+           if (f.peek() or (None, None))[1] is torch.library._del_library]
 print(len(library), sum(f.atexit for f in library))
 '''
 

@@ -33,9 +33,8 @@ def channel_argmax(logits: Tensor) -> Tensor:
     if torch.isnan(best).any():
         return logits.argmax(1)
     index = torch.zeros(best.shape, dtype=torch.long)
-    for k in range(logits.shape[1] - 1, 0, -1):             # ends on the first maximum
+    for k in range(logits.shape[1] - 1, -1, -1):            # ends on the first maximum
         index.masked_fill_(logits[:, k] == best, k)
-    index.masked_fill_(logits[:, 0] == best, 0)
     return index
 
 
